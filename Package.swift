@@ -1,0 +1,86 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let upcoming: [SwiftSetting] = [
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "swift-pptp",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "pptp", targets: ["pptp"]),
+        .library(name: "MSCrypto", targets: ["MSCrypto"]),
+        .library(name: "PPP", targets: ["PPP"]),
+        .library(name: "PPTP", targets: ["PPTP"]),
+        .library(name: "PPTPCapture", targets: ["PPTPCapture"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+    ],
+    targets: [
+        // MD4, DES, RC4, NT hash, MS-CHAPv1/v2 (RFC 2433/2759), MPPE keys and cipher (RFC 3078/3079).
+        .target(
+            name: "MSCrypto",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: upcoming
+        ),
+        // PPP wire codecs (RFC 1661/1662 and the control protocols) and the PPP engines.
+        .target(
+            name: "PPP",
+            dependencies: ["MSCrypto", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: upcoming
+        ),
+        // PPTP control messages and enhanced GRE (RFC 2637), control/call machines, GRE sequencing.
+        .target(
+            name: "PPTP",
+            dependencies: ["PPP", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: upcoming
+        ),
+        // pcap/pcapng reading, IP/TCP reassembly, decoding and decryption of captured sessions.
+        .target(
+            name: "PPTPCapture",
+            dependencies: ["PPTP", "PPP", "MSCrypto", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: upcoming
+        ),
+        .executableTarget(
+            name: "pptp",
+            dependencies: [
+                "PPTPCapture", "PPTP", "PPP", "MSCrypto",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "MSCryptoTests",
+            dependencies: ["MSCrypto", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "PPPTests",
+            dependencies: ["PPP", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "PPTPTests",
+            dependencies: ["PPTP", "PPP", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "PPTPCaptureTests",
+            dependencies: [
+                "PPTPCapture", "PPTP", "PPP", "MSCrypto",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: upcoming
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
