@@ -23,6 +23,11 @@ public enum MPPEResetBehaviour: Hashable, Sendable {
     case reinitialise
     /// The Linux kernel's ppp_mppe (and so pppd): a full key change on Reset-Request, and on every FLUSHED packet
     /// the receiver changes its key once. Choose it for a stateful peer that runs Linux.
+    ///
+    /// Known weakness of this scheme: if the FLUSHED packet that answers a Reset-Request is itself lost, the
+    /// sender has changed its key once more than the receiver can know about, and from then on the receiver
+    /// decrypts noise without any way to notice (MPPE has no integrity check). `.reinitialise` has no such
+    /// problem, because a reset does not change the key.
     case changeKey
 }
 

@@ -314,13 +314,13 @@ struct MPPEKeySchedule: Sendable {
                 UnsafeMutableRawBufferPointer(rebasing: input[(keyLength + 40)..<(2 * keyLength + 40)])
                     .copyMemory(from: UnsafeRawBufferPointer(rebasing: key[0..<keyLength]))
             }
-            var sha = Insecure.SHA1()
-            sha.update(bufferPointer: UnsafeRawBufferPointer(rebasing: input.prefix(2 * keyLength + 80)))
-            var interim = Bytes16()
-            sha.finalize().withUnsafeBytes { digest in
-                interim = Bytes16(UnsafeRawBufferPointer(rebasing: digest.prefix(keyLength)))
+            // 20 bytes of digest; the first `keyLength` become the interim key, the rest stays in the scratch.
+            var digest = (Bytes16(), Bytes16())
+            Swift.withUnsafeMutableBytes(of: &digest) { out in
+                SHA1Digest.hash(UnsafeRawBufferPointer(rebasing: input.prefix(2 * keyLength + 80)), into: out)
+                UnsafeMutableRawBufferPointer(rebasing: out[keyLength..<32]).initializeMemory(as: UInt8.self, repeating: 0)
             }
-            return interim
+            return digest.0
         }
     }
 

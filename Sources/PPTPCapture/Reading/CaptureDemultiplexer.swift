@@ -250,7 +250,10 @@ public struct CaptureDemultiplexer: Sendable {
             let segment = try TCPSegment(parsing: payload)
             guard tracker.isControl(sourcePort: segment.sourcePort, destinationPort: segment.destinationPort) else {
                 tracker.countOtherSegment()
-                skip(.tcpNotOnControlPort(sourcePort: segment.sourcePort, destinationPort: segment.destinationPort), &context)
+                skip(
+                    .tcpNotOnControlPort(sourcePort: segment.sourcePort, destinationPort: segment.destinationPort),
+                    &context
+                )
                 return
             }
             context.events += tracker.receive(

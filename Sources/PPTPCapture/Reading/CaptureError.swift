@@ -8,10 +8,11 @@
 public enum CaptureError: Error, Hashable, Sendable {
     // MARK: File level: pcap and pcapng containers
 
-    /// The file is shorter than its format's file header (pcap: 24 octets; pcapng: the first block's fixed part).
+    /// The file is shorter than its pcap file header (24 octets), or too short (under 4 octets) to tell its
+    /// format. A pcapng file cut inside its first block gives `.truncatedBlock` instead.
     case truncatedFileHeader(needed: Int, available: Int)
     /// The first four octets are neither a pcap magic number (both byte orders, µs and ns) nor a pcapng Section
-    /// Header Block type. The payload is those octets read big-endian (fewer than four octets are zero-padded).
+    /// Header Block type; the payload is those octets read big-endian.
     case unknownFileFormat(magic: UInt32)
     /// A pcap file header with a major version other than 2 (draft-ietf-opsawg-pcap §4).
     case unsupportedPcapVersion(major: UInt16, minor: UInt16)

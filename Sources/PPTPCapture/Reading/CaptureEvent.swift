@@ -19,7 +19,9 @@ public struct TCPConnectionKey: Hashable, Comparable, Sendable, CustomStringConv
     }
 
     public static func < (lhs: TCPConnectionKey, rhs: TCPConnectionKey) -> Bool {
-        (lhs.client, lhs.clientPort, lhs.server, lhs.serverPort) < (rhs.client, rhs.clientPort, rhs.server, rhs.serverPort)
+        (lhs.client, lhs.clientPort, lhs.server, lhs.serverPort) < (
+            rhs.client, rhs.clientPort, rhs.server, rhs.serverPort
+        )
     }
 
     /// `192.0.2.2:60956 -> 192.0.2.1:1723`, with IPv6 addresses in brackets.
@@ -120,7 +122,13 @@ public enum CaptureEvent: Hashable, Sendable {
     )
     /// Octets of a control connection that were never captured and were given up: the stream in `direction`
     /// continues `missingBytes` further on (a decoder should resynchronise).
-    case tcpGap(connection: TCPConnectionKey, direction: TCPDirection, missingBytes: Int, frame: Int, time: CaptureTimestamp)
+    case tcpGap(
+        connection: TCPConnectionKey,
+        direction: TCPDirection,
+        missingBytes: Int,
+        frame: Int,
+        time: CaptureTimestamp
+    )
     /// The sender in `direction` has sent its FIN and every octet before it was delivered.
     case tcpHalfClosed(connection: TCPConnectionKey, direction: TCPDirection, frame: Int, time: CaptureTimestamp)
     /// A control connection ended; no more events follow for it.

@@ -1,3 +1,5 @@
+import NIOCore
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,7 +7,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import NIOCore
 
 /// Whole-file reading and writing for captures, with `errno` reported as `CaptureError.fileSystem`.
 public enum CaptureFile {

@@ -89,7 +89,10 @@ public struct CaptureReader: Sendable {
 
     /// Reads every event of the capture file at `path`. Throws only when the file cannot be read at all; damage
     /// inside it is reported in `Result.error`.
-    public static func readAll(path: String, configuration: CaptureConfiguration = .init()) throws(CaptureError) -> Result {
+    public static func readAll(
+        path: String,
+        configuration: CaptureConfiguration = .init()
+    ) throws(CaptureError) -> Result {
         readAll(try CaptureFile.read(path: path), configuration: configuration)
     }
 }

@@ -37,15 +37,21 @@ public struct CaptureTimestamp: Hashable, Comparable, Sendable, CustomStringConv
         let (durationSeconds, attoseconds) = duration.components
         let extraNanoseconds = Int64(nanoseconds) + attoseconds / 1_000_000_000
         // extraNanoseconds is in -1e9 ... 2e9; normalise to a non-negative remainder.
-        let carry = extraNanoseconds >= 0 ? extraNanoseconds / 1_000_000_000 : -((999_999_999 - extraNanoseconds) / 1_000_000_000)
+        let carry =
+            extraNanoseconds >= 0
+            ? extraNanoseconds / 1_000_000_000 : -((999_999_999 - extraNanoseconds) / 1_000_000_000)
         let remainder = extraNanoseconds - carry * 1_000_000_000
         let total = seconds.addingReportingOverflow(durationSeconds)
         if total.overflow {
-            return durationSeconds > 0 ? CaptureTimestamp(seconds: .max, nanoseconds: 999_999_999) : CaptureTimestamp(seconds: .min, nanoseconds: 0)
+            return durationSeconds > 0
+                ? CaptureTimestamp(seconds: .max, nanoseconds: 999_999_999)
+                : CaptureTimestamp(seconds: .min, nanoseconds: 0)
         }
         let withCarry = total.partialValue.addingReportingOverflow(carry)
         if withCarry.overflow {
-            return carry > 0 ? CaptureTimestamp(seconds: .max, nanoseconds: 999_999_999) : CaptureTimestamp(seconds: .min, nanoseconds: 0)
+            return carry > 0
+                ? CaptureTimestamp(seconds: .max, nanoseconds: 999_999_999)
+                : CaptureTimestamp(seconds: .min, nanoseconds: 0)
         }
         return CaptureTimestamp(seconds: withCarry.partialValue, nanoseconds: UInt32(truncatingIfNeeded: remainder))
     }

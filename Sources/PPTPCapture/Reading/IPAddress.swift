@@ -85,7 +85,8 @@ public enum IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// RFC 5952 §4: recommended text representation of an IPv6 address.
     private static func rfc5952(high: UInt64, low: UInt64) -> String {
-        let groups = (0..<4).map { UInt16(truncatingIfNeeded: high >> (48 - 16 * $0)) }
+        let groups =
+            (0..<4).map { UInt16(truncatingIfNeeded: high >> (48 - 16 * $0)) }
             + (0..<4).map { UInt16(truncatingIfNeeded: low >> (48 - 16 * $0)) }
         // RFC 5952 §5: IPv4-mapped addresses (::ffff:0:0/96) end in a dotted quad.
         if high == 0, low >> 32 == 0xFFFF {

@@ -5,7 +5,7 @@ import Testing
 @testable import PPTPCapture
 
 /// Locations of the golden captures in `../shared/captures` beside the repository.
-enum GoldenCaptures {
+enum GoldenCaptureFiles {
     /// The captures folder, found from this source file's real location (the test folder may be reached through
     /// a symlink) or from `PPTP_CAPTURES`.
     static let directory: URL? = {
@@ -43,7 +43,7 @@ enum GoldenCaptures {
 }
 
 /// Runs tshark when it is installed.
-enum Tshark {
+enum TsharkRunner {
     static let path: String? = {
         let candidates = ["/usr/bin/tshark", "/usr/local/bin/tshark", "/opt/homebrew/bin/tshark"]
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
@@ -74,7 +74,7 @@ enum Tshark {
 // MARK: Packet builders
 
 /// Builds packets and capture files octet by octet for hand-made test inputs.
-enum Build {
+enum CaptureBytes {
     static func be16(_ value: UInt16) -> [UInt8] { [UInt8(value >> 8), UInt8(value & 0xFF)] }
     static func be32(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * $0)) } }
     static func le16(_ value: UInt16) -> [UInt8] { be16(value).reversed() }
@@ -195,16 +195,32 @@ enum Build {
     }
 
     static func sectionHeader(_ order: Endianness) -> [UInt8] {
-        block(0x0A0D_0D0A, u32(0x1A2B_3C4D, order) + u16(1, order) + u16(0, order) + [UInt8](repeating: 0xFF, count: 8), order)
+        block(
+            0x0A0D_0D0A,
+            u32(0x1A2B_3C4D, order) + u16(1, order) + u16(0, order) + [UInt8](repeating: 0xFF, count: 8),
+            order
+        )
     }
 
     /// An IDB; `tsresol` adds an if_tsresol option.
-    static func interface(linkType: UInt16, tsresol: UInt8? = nil, _ order: Endianness) -> [UInt8] {
-        var body = u16(linkType, order) + u16(0, order) + u32(0, order)
-        if let tsresol {
-            body += u16(9, order) + u16(1, order) + [tsresol, 0, 0, 0] + u16(0, order) + u16(0, order)
+    static func interface(
+        linkType: UInt16,
+        tsresol: UInt8? = nil,
+        tsoffset: Int64? = nil,
+        _ order: Endianness
+    ) -> [UInt8] {
+        var options: [UInt8] = []
+        if let tsresol { options += u16(9, order) + u16(1, order) + [tsresol, 0, 0, 0] }
+        if let tsoffset {
+            let value = UInt64(bitPattern: tsoffset)
+            options += u16(14, order) + u16(8, order)
+            options +=
+                order == .big
+                ? u32(UInt32(value >> 32), order) + u32(UInt32(value & 0xFFFF_FFFF), order)
+                : u32(UInt32(value & 0xFFFF_FFFF), order) + u32(UInt32(value >> 32), order)
         }
-        return block(1, body, order)
+        if !options.isEmpty { options += u16(0, order) + u16(0, order) }
+        return block(1, u16(linkType, order) + u16(0, order) + u32(0, order) + options, order)
     }
 
     static func enhancedPacket(interface: UInt32, timestamp: UInt64, data: [UInt8], _ order: Endianness) -> [UInt8] {

@@ -8,11 +8,14 @@ import Testing
 @Suite struct RealCaptureTests {
     @Test func findsEveryGoldenCapture() {
         // 11 sessions; 08 (wrong password) has no inner capture.
-        #expect(GoldenCaptures.outer.count == 11, "captures folder: \(String(describing: GoldenCaptures.directory))")
-        #expect(GoldenCaptures.inner.count == 10)
+        #expect(
+            GoldenCaptureFiles.outer.count == 11,
+            "captures folder: \(String(describing: GoldenCaptureFiles.directory))"
+        )
+        #expect(GoldenCaptureFiles.inner.count == 10)
     }
 
-    @Test(arguments: GoldenCaptures.all)
+    @Test(arguments: GoldenCaptureFiles.all)
     func readsGoldenCaptureWithoutError(path: String) throws {
         let result = try CaptureReader.readAll(path: path)
         #expect(result.error == nil)
@@ -58,8 +61,8 @@ import Testing
     }
 
     @Test func eventsAreInFrameOrderWithTheirTimes() throws {
-        let path = try #require(GoldenCaptures.outer.first)
-        let bytes = try GoldenCaptures.bytes(path)
+        let path = try #require(GoldenCaptureFiles.outer.first)
+        let bytes = try GoldenCaptureFiles.bytes(path)
         let frames = CaptureFileReader.readAll(bytes).frames
         let result = CaptureReader.readAll(bytes)
         var previous = 0
@@ -73,7 +76,7 @@ import Testing
     }
 
     @Test func fragmentedGREIsReassembledInCapture01() throws {
-        let path = try #require(GoldenCaptures.outer.first { $0.hasSuffix("01-mschapv2-mppe128-stateless.pcap") })
+        let path = try #require(GoldenCaptureFiles.outer.first { $0.hasSuffix("01-mschapv2-mppe128-stateless.pcap") })
         let result = try CaptureReader.readAll(path: path)
         // tshark: frames 55/56 … 65/66 are six datagrams of 1480 + 33 octets of IP payload.
         #expect(result.statistics.fragments.fragments == 12)
@@ -87,7 +90,9 @@ import Testing
     }
 
     @Test func reorderedGREOfCapture10ComesOutInWireOrder() throws {
-        let path = try #require(GoldenCaptures.outer.first { $0.hasSuffix("10-mschapv2-mppe128-gre-reordered.pcap") })
+        let path = try #require(
+            GoldenCaptureFiles.outer.first { $0.hasSuffix("10-mschapv2-mppe128-gre-reordered.pcap") }
+        )
         let result = try CaptureReader.readAll(path: path)
         // Client → server GRE sequence numbers (S bit set, RFC 2637 §4.1): 21 arrives before 20.
         let sequences = result.events.compactMap { event -> UInt32? in
@@ -102,7 +107,7 @@ import Testing
     }
 
     @Test func capture09EndsWithTheServerHalfClosedOnly() throws {
-        let path = try #require(GoldenCaptures.outer.first { $0.hasSuffix("09-client-vanishes-echo-timeout.pcap") })
+        let path = try #require(GoldenCaptureFiles.outer.first { $0.hasSuffix("09-client-vanishes-echo-timeout.pcap") })
         let result = try CaptureReader.readAll(path: path)
         let closes = result.events.compactMap { event -> String? in
             switch event {
@@ -117,7 +122,7 @@ import Testing
     }
 
     @Test func capture08EndsWithAReset() throws {
-        let path = try #require(GoldenCaptures.outer.first { $0.hasSuffix("08-mschapv2-wrong-password.pcap") })
+        let path = try #require(GoldenCaptureFiles.outer.first { $0.hasSuffix("08-mschapv2-wrong-password.pcap") })
         let result = try CaptureReader.readAll(path: path)
         let last = result.events.last { if case .tcpClosed = $0 { true } else { false } }
         guard case .tcpClosed(let connection, .reset, 27, _) = last else {
@@ -131,19 +136,19 @@ import Testing
 }
 
 /// Our counts against tshark's, capture by capture.
-@Suite(.enabled(if: Tshark.isAvailable, "tshark is not installed: comparison with tshark skipped"))
+@Suite(.enabled(if: TsharkRunner.isAvailable, "tshark is not installed: comparison with tshark skipped"))
 struct TsharkComparisonTests {
-    @Test(arguments: GoldenCaptures.outer)
+    @Test(arguments: GoldenCaptureFiles.outer)
     func countsMatchTshark(path: String) throws {
         let result = try CaptureReader.readAll(path: path)
         let statistics = result.statistics
 
-        let frames = try Tshark.lines(["-r", path, "-T", "fields", "-e", "frame.number"])
+        let frames = try TsharkRunner.lines(["-r", path, "-T", "fields", "-e", "frame.number"])
         #expect(statistics.frames == frames.count)
 
         // With IP reassembly on (the default), tshark shows GRE only in the frame that completes a datagram, so
         // this counts GRE datagrams.
-        let gre = try Tshark.lines(["-r", path, "-Y", "gre", "-T", "fields", "-e", "frame.number"])
+        let gre = try TsharkRunner.lines(["-r", path, "-Y", "gre", "-T", "fields", "-e", "frame.number"])
         #expect(statistics.greDatagrams == gre.count)
         #expect(result.grePayloads.count == gre.count)
         // …and the frames that complete them are ours too.
@@ -153,25 +158,25 @@ struct TsharkComparisonTests {
         }
         #expect(ourFrames == gre)
 
-        let payloadSegments = try Tshark.lines([
+        let payloadSegments = try TsharkRunner.lines([
             "-r", path, "-Y", "tcp.port == 1723 && tcp.len > 0", "-T", "fields", "-e", "frame.number",
         ])
         #expect(statistics.tcp.controlSegmentsWithPayload == payloadSegments.count)
 
-        let fragments = try Tshark.lines([
+        let fragments = try TsharkRunner.lines([
             "-r", path, "-Y", "ip.flags.mf == 1 || ip.frag_offset > 0", "-T", "fields", "-e", "frame.number",
         ])
         #expect(statistics.fragments.fragments == fragments.count)
     }
 
-    @Test(arguments: GoldenCaptures.outer)
+    @Test(arguments: GoldenCaptureFiles.outer)
     func controlStreamsMatchTsharkFollow(path: String) throws {
         let result = try CaptureReader.readAll(path: path)
         let streamIndex = try #require(
-            try Tshark.lines(["-r", path, "-Y", "tcp.port == 1723", "-T", "fields", "-e", "tcp.stream"]).first
+            try TsharkRunner.lines(["-r", path, "-Y", "tcp.port == 1723", "-T", "fields", "-e", "tcp.stream"]).first
         )
         // `follow,tcp,raw` prints the reassembled stream (retransmissions removed) as hex, node 1's lines indented.
-        let output = try Tshark.run(["-r", path, "-q", "-z", "follow,tcp,raw,\(streamIndex)"])
+        let output = try TsharkRunner.run(["-r", path, "-q", "-z", "follow,tcp,raw,\(streamIndex)"])
         var nodes: [String] = []
         var fromNode0: [UInt8] = []
         var fromNode1: [UInt8] = []
@@ -180,7 +185,8 @@ struct TsharkComparisonTests {
                 nodes.append(String(line))
                 continue
             }
-            guard nodes.count == 2, !line.hasPrefix("="), let bytes = Self.hex(line.trimmingCharacters(in: .whitespaces))
+            guard nodes.count == 2, !line.hasPrefix("="),
+                let bytes = Self.hex(line.trimmingCharacters(in: .whitespaces))
             else { continue }
             if line.hasPrefix("\t") { fromNode1 += bytes } else { fromNode0 += bytes }
         }
@@ -193,7 +199,7 @@ struct TsharkComparisonTests {
         #expect(result.statistics.tcp.bytesToServer == toServer.count)
         #expect(result.statistics.tcp.bytesToClient == toClient.count)
         // Also the plain sum of tcp.len per direction (no control-port payload is retransmitted in these captures).
-        let lengths = try Tshark.lines([
+        let lengths = try TsharkRunner.lines([
             "-r", path, "-Y", "tcp.port == 1723 && tcp.len > 0 && !tcp.analysis.retransmission", "-T", "fields",
             "-e", "tcp.dstport", "-e", "tcp.len",
         ])
@@ -207,12 +213,12 @@ struct TsharkComparisonTests {
         #expect(sums[.toClient, default: 0] == toClient.count)
     }
 
-    @Test(arguments: GoldenCaptures.inner)
+    @Test(arguments: GoldenCaptureFiles.inner)
     func innerCaptureCountsMatchTshark(path: String) throws {
         let result = try CaptureReader.readAll(path: path)
-        let frames = try Tshark.lines(["-r", path, "-T", "fields", "-e", "frame.number"])
+        let frames = try TsharkRunner.lines(["-r", path, "-T", "fields", "-e", "frame.number"])
         #expect(result.statistics.frames == frames.count)
-        let ipFrames = try Tshark.lines(["-r", path, "-Y", "ip", "-T", "fields", "-e", "frame.number"])
+        let ipFrames = try TsharkRunner.lines(["-r", path, "-Y", "ip", "-T", "fields", "-e", "frame.number"])
         #expect(result.statistics.ipv4Packets == ipFrames.count)
     }
 

@@ -11,7 +11,11 @@ public struct FragmentReassemblyConfiguration: Hashable, Sendable {
     public var maximumDatagramSize: Int
 
     /// Creates a configuration; the defaults hold 256 datagrams for 30 seconds of capture time.
-    public init(maximumDatagramsInProgress: Int = 256, timeout: Duration = .seconds(30), maximumDatagramSize: Int = 65535) {
+    public init(
+        maximumDatagramsInProgress: Int = 256,
+        timeout: Duration = .seconds(30),
+        maximumDatagramSize: Int = 65535
+    ) {
         self.maximumDatagramsInProgress = max(1, maximumDatagramsInProgress)
         self.timeout = timeout
         self.maximumDatagramSize = max(0, maximumDatagramSize)

@@ -51,10 +51,12 @@ public struct IPv4Packet: Hashable, Sendable {
         var bytes = packet
         let available = bytes.readableBytes
         guard
-            let (versionAndLength, tos, totalLength, identification, flagsAndOffset, ttl, proto, checksum, source,
-                destination) = bytes.readMultipleIntegers(
-                    as: (UInt8, UInt8, UInt16, UInt16, UInt16, UInt8, UInt8, UInt16, UInt32, UInt32).self
-                )
+            let (
+                versionAndLength, tos, totalLength, identification, flagsAndOffset, ttl, proto, checksum, source,
+                destination
+            ) = bytes.readMultipleIntegers(
+                as: (UInt8, UInt8, UInt16, UInt16, UInt16, UInt8, UInt8, UInt16, UInt32, UInt32).self
+            )
         else {
             throw .truncatedIPHeader(needed: 20, available: available)
         }
@@ -88,6 +90,8 @@ public struct IPv4Packet: Hashable, Sendable {
         zeroed.setInteger(UInt16(0), at: zeroed.readerIndex + 10)
         computedChecksum = ~InternetChecksum.sum(zeroed.readableBytesView)
         // Options (RFC 791 §3.1) are skipped.
-        payload = packet.getSlice(at: packet.readerIndex + headerLength, length: Int(totalLength) - headerLength) ?? ByteBuffer()
+        payload =
+            packet.getSlice(at: packet.readerIndex + headerLength, length: Int(totalLength) - headerLength)
+            ?? ByteBuffer()
     }
 }

@@ -39,14 +39,18 @@ public struct IPv6Packet: Hashable, Sendable {
         var bytes = packet
         let available = bytes.readableBytes
         guard
-            let (versionClassFlow, payloadLength, nextHeader, hopLimit, sourceHigh, sourceLow, destinationHigh,
-                destinationLow) = bytes.readMultipleIntegers(
-                    as: (UInt32, UInt16, UInt8, UInt8, UInt64, UInt64, UInt64, UInt64).self
-                )
+            let (
+                versionClassFlow, payloadLength, nextHeader, hopLimit, sourceHigh, sourceLow, destinationHigh,
+                destinationLow
+            ) = bytes.readMultipleIntegers(
+                as: (UInt32, UInt16, UInt8, UInt8, UInt64, UInt64, UInt64, UInt64).self
+            )
         else {
             throw .truncatedIPHeader(needed: 40, available: available)
         }
-        guard versionClassFlow >> 28 == 6 else { throw .badIPVersion(UInt8(truncatingIfNeeded: versionClassFlow >> 28)) }
+        guard versionClassFlow >> 28 == 6 else {
+            throw .badIPVersion(UInt8(truncatingIfNeeded: versionClassFlow >> 28))
+        }
         if payloadLength == 0, nextHeader == IPProtocol.hopByHopOptions.rawValue {
             throw .unsupportedIPv6Jumbogram
         }
@@ -98,11 +102,16 @@ public struct IPv6Packet: Hashable, Sendable {
         while true {
             if next == .fragment {
                 guard allowFragmentHeader else { throw .nestedIPv6FragmentHeader }
-                guard let (fragmentNext, _, offsetAndFlags, identification) = buffer.readMultipleIntegers(
-                    as: (UInt8, UInt8, UInt16, UInt32).self
-                )
+                guard
+                    let (fragmentNext, _, offsetAndFlags, identification) = buffer.readMultipleIntegers(
+                        as: (UInt8, UInt8, UInt16, UInt32).self
+                    )
                 else {
-                    throw .truncatedIPv6ExtensionHeader(nextHeader: next.rawValue, needed: 8, available: buffer.readableBytes)
+                    throw .truncatedIPv6ExtensionHeader(
+                        nextHeader: next.rawValue,
+                        needed: 8,
+                        available: buffer.readableBytes
+                    )
                 }
                 walked.append(next)
                 let header = IPv6FragmentHeader(
@@ -115,15 +124,27 @@ public struct IPv6Packet: Hashable, Sendable {
                 // RFC 6946 §4: an atomic fragment is processed as a whole packet, without reassembly.
                 next = header.nextHeader
             } else if isSkippableExtension(next) {
-                guard let (headerNext, lengthField) = buffer.getMultipleIntegers(at: buffer.readerIndex, as: (UInt8, UInt8).self)
+                guard
+                    let (headerNext, lengthField) = buffer.getMultipleIntegers(
+                        at: buffer.readerIndex,
+                        as: (UInt8, UInt8).self
+                    )
                 else {
-                    throw .truncatedIPv6ExtensionHeader(nextHeader: next.rawValue, needed: 2, available: buffer.readableBytes)
+                    throw .truncatedIPv6ExtensionHeader(
+                        nextHeader: next.rawValue,
+                        needed: 2,
+                        available: buffer.readableBytes
+                    )
                 }
                 // Hdr Ext Len counts 8-octet units after the first 8; AH counts 4-octet units after the first 8
                 // (RFC 4302 §2.2).
                 let length = next == .authenticationHeader ? (Int(lengthField) + 2) * 4 : (Int(lengthField) + 1) * 8
                 guard buffer.readableBytes >= length else {
-                    throw .truncatedIPv6ExtensionHeader(nextHeader: next.rawValue, needed: length, available: buffer.readableBytes)
+                    throw .truncatedIPv6ExtensionHeader(
+                        nextHeader: next.rawValue,
+                        needed: length,
+                        available: buffer.readableBytes
+                    )
                 }
                 buffer.moveReaderIndex(forwardBy: length)
                 walked.append(next)

@@ -123,11 +123,9 @@ public struct CaptureFileReader: Sendable {
     private var offset: Int { buffer.readerIndex - start }
 
     private mutating func readFileHeader() throws(CaptureError) {
-        let available = buffer.readableBytes
+        // Fewer than four octets cannot even be told apart: report them as a truncated header.
         guard let magic = buffer.getInteger(at: buffer.readerIndex, endianness: .big, as: UInt32.self) else {
-            let padded = buffer.readableBytesView.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-            if available == 0 { throw .truncatedFileHeader(needed: 24, available: 0) }
-            throw .unknownFileFormat(magic: padded << (8 * UInt32(4 - available)))
+            throw .truncatedFileHeader(needed: 24, available: buffer.readableBytes)
         }
         switch magic {
         case 0xA1B2_C3D4: try readPcapHeader(.big, .microseconds)
@@ -157,8 +155,9 @@ public struct CaptureFileReader: Sendable {
             throw .truncatedFileHeader(needed: 24, available: buffer.readableBytes)
         }
         guard major == 2 else { throw .unsupportedPcapVersion(major: major, minor: minor) }
-        // draft-ietf-opsawg-pcap §4: LinkType in bits 0–15, F bit 28 says bits 29–31 hold the FCS length.
-        let fcsLength: Int? = linkField & 0x1000_0000 != 0 ? Int(linkField >> 29) * 2 : nil
+        // draft-ietf-opsawg-pcap §4 (libpcap LT_FCS_LENGTH): LinkType in the low 16 bits; when the P bit
+        // (0x04000000) is set, the top 4 bits give the FCS length in 16-bit words.
+        let fcsLength: Int? = linkField & 0x0400_0000 != 0 ? Int(linkField >> 28) * 2 : nil
         let header = PcapFileHeader(
             byteOrder: byteOrder,
             resolution: resolution,
@@ -385,7 +384,10 @@ public struct CaptureFileReader: Sendable {
                     throw .unknownInterface(offset: offset, interfaceID: interfaceID)
                 }
                 let interface = section.interfaces[Int(interfaceID)]
-                timestamp = interface.units.timestamp(UInt64(high) << 32 | UInt64(low), offsetSeconds: interface.offsetSeconds)
+                timestamp = interface.units.timestamp(
+                    UInt64(high) << 32 | UInt64(low),
+                    offsetSeconds: interface.offsetSeconds
+                )
             }
             guard Int(interfaceID) < section.interfaces.count else {
                 throw .unknownInterface(offset: offset, interfaceID: interfaceID)

@@ -60,7 +60,8 @@ public struct PcapFileHeader: Hashable, Sendable {
     public var snapLength: UInt32
     /// The link-layer header type of every record (the low 16 bits of the LinkType field).
     public var linkType: LinkType
-    /// The number of FCS octets at the end of each frame when the F bit is set (bits 28–31), else `nil`.
+    /// The number of FCS octets at the end of each frame when the header says (P bit set), else `nil`. IP
+    /// parsing ignores the FCS anyway, since it stops at the IP length.
     public var fcsLength: Int?
 }
 

@@ -32,15 +32,19 @@ public enum LinkLayer {
             return try ethernet(&frame)
         case .linuxSLL:
             // packet type (2), ARPHRD type (2), address length (2), address (8), protocol (2).
-            guard let (_, _, _, _, protocolType) = frame.readMultipleIntegers(as: (UInt16, UInt16, UInt16, UInt64, UInt16).self)
+            guard
+                let (_, _, _, _, protocolType) = frame.readMultipleIntegers(
+                    as: (UInt16, UInt16, UInt16, UInt64, UInt16).self
+                )
             else { throw .truncatedLinkHeader(linkType: linkType, needed: 16, available: frame.readableBytes) }
             return classify(EtherType(rawValue: protocolType), frame)
         case .linuxSLL2:
             // protocol (2), reserved (2), interface index (4), ARPHRD type (2), packet type (1),
             // address length (1), address (8).
-            guard let (protocolType, _, _, _, _, _, _) = frame.readMultipleIntegers(
-                as: (UInt16, UInt16, UInt32, UInt16, UInt8, UInt8, UInt64).self
-            )
+            guard
+                let (protocolType, _, _, _, _, _, _) = frame.readMultipleIntegers(
+                    as: (UInt16, UInt16, UInt32, UInt16, UInt8, UInt8, UInt64).self
+                )
             else { throw .truncatedLinkHeader(linkType: linkType, needed: 20, available: frame.readableBytes) }
             return classify(EtherType(rawValue: protocolType), frame)
         case .raw:
@@ -85,7 +89,11 @@ public enum LinkLayer {
         while type == .vlan || type == .serviceVLAN || type == .legacyQinQ, tags < maximumVLANTags {
             // Tag Control Information (2), then the next Length/Type (2).
             guard let (_, next) = frame.readMultipleIntegers(as: (UInt16, UInt16).self) else {
-                throw .truncatedLinkHeader(linkType: .ethernet, needed: headerLength + 4, available: headerLength + frame.readableBytes)
+                throw .truncatedLinkHeader(
+                    linkType: .ethernet,
+                    needed: headerLength + 4,
+                    available: headerLength + frame.readableBytes
+                )
             }
             type = EtherType(rawValue: next)
             headerLength += 4

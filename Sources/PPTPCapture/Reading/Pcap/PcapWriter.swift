@@ -78,7 +78,8 @@ public struct PcapWriter: Sendable {
             frame += isIPv6 ? [0x86, 0xDD] : [0x08, 0x00]
             try write(packet: frame + packet, timestamp: timestamp)
         case .null:
-            let family: UInt32 = isIPv6 ? 10 : 2
+            // AF_INET6 differs between systems; 24 (NetBSD, OpenBSD) is the value every reader accepts.
+            let family: UInt32 = isIPv6 ? 24 : 2
             let header = (0..<4).map { UInt8(truncatingIfNeeded: family >> (8 * $0)) }
             try write(packet: header + packet, timestamp: timestamp)
         default:

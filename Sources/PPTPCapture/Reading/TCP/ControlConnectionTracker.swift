@@ -204,7 +204,8 @@ struct ControlConnectionTracker: Sendable {
             + [.tcpClosed(connection: connection.key, reason: .evicted, frame: frame, time: time)]
     }
 
-    private mutating func count(from before: TCPStreamReassembler.Statistics, to after: TCPStreamReassembler.Statistics) {
+    private mutating func count(from before: TCPStreamReassembler.Statistics, to after: TCPStreamReassembler.Statistics)
+    {
         statistics.duplicateBytes += after.duplicateBytes - before.duplicateBytes
         statistics.outOfOrderSegments += after.outOfOrderSegments - before.outOfOrderSegments
         statistics.gaps += after.gaps - before.gaps

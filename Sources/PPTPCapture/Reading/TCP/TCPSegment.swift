@@ -27,7 +27,9 @@ public struct TCPFlags: OptionSet, Hashable, Sendable, CustomStringConvertible {
 
     /// The set flags in tcpdump order, e.g. `[SYN, ACK]` prints as `SA`.
     public var description: String {
-        let names: [(TCPFlags, String)] = [(.syn, "S"), (.fin, "F"), (.rst, "R"), (.psh, "P"), (.ack, "A"), (.urg, "U"), (.ece, "E"), (.cwr, "C")]
+        let names: [(TCPFlags, String)] = [
+            (.syn, "S"), (.fin, "F"), (.rst, "R"), (.psh, "P"), (.ack, "A"), (.urg, "U"), (.ece, "E"), (.cwr, "C"),
+        ]
         let text = names.filter { contains($0.0) }.map(\.1).joined()
         return text.isEmpty ? "." : text
     }
@@ -80,7 +82,8 @@ public struct TCPSegment: Hashable, Sendable {
         self.window = window
         self.checksum = checksum
         self.urgentPointer = urgent
-        self.payload = bytes.getSlice(at: bytes.readerIndex + headerLength, length: available - headerLength) ?? ByteBuffer()
+        self.payload =
+            bytes.getSlice(at: bytes.readerIndex + headerLength, length: available - headerLength) ?? ByteBuffer()
     }
 }
 

@@ -107,12 +107,13 @@ public struct TCPStreamReassembler: Sendable {
             let offset = SequenceNumber.distance(from: next, to: sequence)
             if offset + Int64(data.count) <= 0 {
                 statistics.duplicateBytes += data.count
-            } else if offset <= 0 {
-                statistics.duplicateBytes += Int(-offset)
-                deliver(data.dropFirst(Int(-offset)), into: &output)
             } else {
-                statistics.outOfOrderSegments += 1
-                buffer(start: sequence, bytes: data)
+                // Everything goes through the buffer, so that octets held out of order keep precedence over a
+                // later copy even when that copy arrives in order.
+                let delivered = Int(max(0, -offset))
+                statistics.duplicateBytes += delivered
+                if offset > 0 { statistics.outOfOrderSegments += 1 }
+                buffer(start: sequence &+ UInt32(truncatingIfNeeded: delivered), bytes: data.dropFirst(delivered))
             }
         }
         drain(into: &output)
@@ -211,7 +212,9 @@ public struct TCPStreamReassembler: Sendable {
     private mutating func buffer(start: UInt32, bytes: ArraySlice<UInt8>) {
         guard let base = nextSequenceNumber else { return }
         // Offsets relative to the in-order point: all buffered data lies within 2^31 ahead of it.
-        var pieces: [(offset: Int64, bytes: ArraySlice<UInt8>)] = [(SequenceNumber.distance(from: base, to: start), bytes)]
+        var pieces: [(offset: Int64, bytes: ArraySlice<UInt8>)] = [
+            (SequenceNumber.distance(from: base, to: start), bytes)
+        ]
         for existing in pending {
             let existingStart = SequenceNumber.distance(from: base, to: existing.start)
             let existingEnd = existingStart + Int64(existing.bytes.count)

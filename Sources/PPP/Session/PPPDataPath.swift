@@ -1,0 +1,185 @@
+import MSCrypto
+
+/// Why a data frame was dropped.
+public enum PPPDropReason: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The PPP header did not parse.
+    case malformedHeader
+    /// A plain IPv4/IPv6 frame while MPPE is up (RFC 3078 §1: once MPPE is negotiated, every
+    /// data packet must be encrypted).
+    case unencryptedAfterMPPE
+    /// An MPPE packet that could not be decrypted (late, duplicate, lost in stateful mode …).
+    case mppe(MPPEError)
+    /// An MPPE packet before MPPE was negotiated, or with no key.
+    case encryptionNotNegotiated
+    /// A network protocol whose NCP is not open.
+    case protocolNotOpen(PPPProtocolNumber)
+    /// A frame too large for the peer's MRU, or a buffer without headroom.
+    case tooLarge(Int)
+
+    public var description: String {
+        switch self {
+        case .malformedHeader: return "malformed PPP header"
+        case .unencryptedAfterMPPE: return "unencrypted frame after MPPE was negotiated"
+        case .mppe(let error): return "MPPE: \(error)"
+        case .encryptionNotNegotiated: return "MPPE frame but MPPE is not negotiated"
+        case .protocolNotOpen(let p): return "\(p) frame but its NCP is not open"
+        case .tooLarge(let size): return "frame of \(size) octets exceeds the peer's MRU"
+        }
+    }
+}
+
+/// What `decapsulate` found in a frame.
+public enum PPPDecapsulation: Hashable, Sendable {
+    /// An IPv4 packet, decrypted in place: its octets are `buffer[range]`.
+    case ipv4(Range<Int>)
+    case ipv6(Range<Int>)
+    /// A control protocol packet (or an unknown protocol) for `PPPSession.receive(_:information:now:)`.
+    case control(PPPProtocolNumber, Range<Int>)
+    /// Dropped and counted. `resetRequested` is true when stateful MPPE detected a loss and the
+    /// caller must ask the session to send a CCP Reset-Request (RFC 3078 §8.2).
+    case dropped(PPPDropReason, resetRequested: Bool)
+}
+
+/// Counters of the data path.
+public struct PPPDataCounters: Hashable, Sendable {
+    public var framesSent = 0
+    public var octetsSent = 0
+    public var framesReceived = 0
+    public var octetsReceived = 0
+    public var droppedUnencrypted = 0
+    public var droppedMPPE = 0
+    public var droppedOther = 0
+    /// Stateless MPPE packets that arrived after a newer one and were still decrypted.
+    public var lateDecrypted = 0
+    public init() {}
+}
+
+/// The PPP data path of one session (RFC 1661 §2 framing, RFC 3078 encryption): IP packets to
+/// PPP frames and back, in place, with no allocation per packet.
+///
+/// Frames are built in front of the payload, in the headroom the caller leaves: at most
+/// `maximumHeaderLength` octets (Address/Control, 0x00FD, the MPPE header and the inner
+/// protocol field).
+public struct PPPDataPath: Sendable {
+    /// Headroom `encapsulate` needs before the payload.
+    public static let maximumHeaderLength = 8
+
+    /// Send frames without Address/Control (the peer accepted ACFC) and with 1-octet protocol
+    /// fields (the peer accepted PFC).
+    public var sendACFC = false
+    public var sendPFC = false
+    /// The largest frame (protocol field and information) the peer accepts.
+    public var peerMRU = 1500
+    public var encryptor: MPPEEncryptor?
+    public var decryptor: MPPEDecryptor?
+    /// When set, plain IP frames are dropped (MPPE was negotiated).
+    public var encryptionActive: Bool { encryptor != nil || decryptor != nil }
+    public var ipv4Open = false
+    public var ipv6Open = false
+    public private(set) var counters = PPPDataCounters()
+
+    public init() {}
+
+    /// Encapsulates the network packet in `buffer[payload]` as a PPP frame of `protocolNumber`
+    /// (IPv4 or IPv6), encrypting it when MPPE is up. Returns the start index of the frame (it
+    /// ends at `payload.upperBound`), or the reason it was dropped.
+    public mutating func encapsulate(
+        _ protocolNumber: PPPProtocolNumber, in buffer: UnsafeMutableRawBufferPointer, payload: Range<Int>
+    ) -> Result<Int, PPPDropReason> {
+        guard payload.lowerBound >= Self.maximumHeaderLength, payload.upperBound <= buffer.count else {
+            return .failure(.tooLarge(payload.count))
+        }
+        let isOpen = protocolNumber == .ipv6 ? ipv6Open : ipv4Open
+        guard isOpen else { return .failure(.protocolNotOpen(protocolNumber)) }
+        // RFC 1661 §6.1: the MRU counts the Protocol and Information fields; MPPE adds 4 octets.
+        let overhead = (sendPFC ? 1 : 2) + (encryptor == nil ? 0 : 2 + (sendPFC ? 1 : 2))
+        guard payload.count + overhead <= peerMRU else { return .failure(.tooLarge(payload.count)) }
+
+        var start = payload.lowerBound
+        start = writeProtocol(protocolNumber, before: start, in: buffer)
+        if encryptor != nil {
+            // RFC 3078 §3: the protocol field and the payload are encrypted together.
+            let plaintext = UnsafeMutableRawBufferPointer(rebasing: buffer[start..<payload.upperBound])
+            let header = encryptor!.encrypt(plaintext)
+            start -= 2
+            _ = header.write(to: UnsafeMutableRawBufferPointer(rebasing: buffer[start..<(start + 2)]))
+            start = writeProtocol(.compressedDatagram, before: start, in: buffer)
+        }
+        if !sendACFC {
+            start -= 2
+            buffer[start] = 0xFF
+            buffer[start + 1] = 0x03
+        }
+        counters.framesSent &+= 1
+        counters.octetsSent &+= payload.count
+        return .success(start)
+    }
+
+    func writeProtocol(_ protocolNumber: PPPProtocolNumber, before index: Int, in buffer: UnsafeMutableRawBufferPointer) -> Int {
+        if sendPFC && protocolNumber.rawValue < 0x100 {
+            buffer[index - 1] = UInt8(truncatingIfNeeded: protocolNumber.rawValue)
+            return index - 1
+        }
+        buffer[index - 2] = UInt8(truncatingIfNeeded: protocolNumber.rawValue >> 8)
+        buffer[index - 1] = UInt8(truncatingIfNeeded: protocolNumber.rawValue)
+        return index - 2
+    }
+
+    /// Decapsulates the PPP frame in `buffer[frame]`, decrypting MPPE in place.
+    public mutating func decapsulate(_ buffer: UnsafeMutableRawBufferPointer, frame: Range<Int>) -> PPPDecapsulation {
+        let bytes = UnsafeRawBufferPointer(rebasing: buffer[frame])
+        guard let header = try? PPPFrameHeader.parse(bytes) else { return drop(.malformedHeader) }
+        var start = frame.lowerBound + header.encodedLength
+        var protocolNumber = header.protocolNumber
+        if protocolNumber == .compressedDatagram {
+            guard var decryptor else { return drop(.encryptionNotNegotiated) }
+            guard frame.upperBound - start >= 2,
+                let mppe = MPPEHeader(parsing: UnsafeRawBufferPointer(rebasing: buffer[start..<(start + 2)]))
+            else { return drop(.malformedHeader) }
+            start += 2
+            let result = decryptor.decrypt(header: mppe, ciphertext: UnsafeMutableRawBufferPointer(rebasing: buffer[start..<frame.upperBound]))
+            self.decryptor = decryptor
+            switch result {
+            case .success(let how):
+                if case .late = how { counters.lateDecrypted &+= 1 }
+            case .failure(let error):
+                counters.droppedMPPE &+= 1
+                if case .lossDetected = error { return .dropped(.mppe(error), resetRequested: true) }
+                return .dropped(.mppe(error), resetRequested: false)
+            }
+            // The decrypted plaintext starts with the real protocol field (RFC 3078 §3).
+            guard let inner = try? PPPFrameHeader.parse(UnsafeRawBufferPointer(rebasing: buffer[start..<frame.upperBound])),
+                !inner.hasAddressAndControl
+            else { return drop(.malformedHeader) }
+            start += inner.encodedLength
+            protocolNumber = inner.protocolNumber
+        } else if encryptionActive && protocolNumber.isNetworkLayer {
+            counters.droppedUnencrypted &+= 1
+            return .dropped(.unencryptedAfterMPPE, resetRequested: false)
+        }
+        switch protocolNumber {
+        case .ipv4:
+            guard ipv4Open else { return drop(.protocolNotOpen(.ipv4)) }
+            counters.framesReceived &+= 1
+            counters.octetsReceived &+= frame.upperBound - start
+            return .ipv4(start..<frame.upperBound)
+        case .ipv6:
+            guard ipv6Open else { return drop(.protocolNotOpen(.ipv6)) }
+            counters.framesReceived &+= 1
+            counters.octetsReceived &+= frame.upperBound - start
+            return .ipv6(start..<frame.upperBound)
+        default:
+            return .control(protocolNumber, start..<frame.upperBound)
+        }
+    }
+
+    mutating func drop(_ reason: PPPDropReason) -> PPPDecapsulation {
+        counters.droppedOther &+= 1
+        return .dropped(reason, resetRequested: false)
+    }
+
+    /// CCP Reset-Request received (RFC 3078 §8.2): the sender flushes.
+    public mutating func resetEncryptor() {
+        encryptor?.reset()
+    }
+}

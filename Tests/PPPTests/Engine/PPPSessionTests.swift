@@ -1,0 +1,339 @@
+import MSCrypto
+import NIOCore
+@testable import PPP
+import Testing
+
+/// The policy matrix of the issue: every authentication method × every MPPE mode.
+enum EncryptionCase: String, CaseIterable, CustomStringConvertible {
+    case none, bits40, bits56, bits128Stateless, bits128Stateful
+
+    var policy: EncryptionPolicy {
+        switch self {
+        case .none: return .none
+        case .bits40: return EncryptionPolicy(strengths: [.bits40])
+        case .bits56: return EncryptionPolicy(strengths: [.bits56])
+        case .bits128Stateless: return EncryptionPolicy(strengths: [.bits128])
+        case .bits128Stateful: return EncryptionPolicy(strengths: [.bits128], allowStateful: true, preferStateful: true)
+        }
+    }
+
+    var expected: MPPEDirection? {
+        switch self {
+        case .none: return nil
+        case .bits40: return MPPEDirection(strength: .bits40, mode: .stateless)
+        case .bits56: return MPPEDirection(strength: .bits56, mode: .stateless)
+        case .bits128Stateless: return MPPEDirection(strength: .bits128, mode: .stateless)
+        case .bits128Stateful: return MPPEDirection(strength: .bits128, mode: .stateful)
+        }
+    }
+
+    var description: String { rawValue }
+}
+
+@Suite struct PPPSessionTests {
+    @Test(arguments: [AuthenticationMethod.pap, .chapMD5, .msCHAPv1, .msCHAPv2], EncryptionCase.allCases)
+    func pairReachesNetworkPhaseWherePolicyAllowsIt(method: AuthenticationMethod, encryption: EncryptionCase) {
+        let policy = PPPPolicy(authentication: [method], encryption: encryption.policy)
+        var pair = SessionPair(serverPolicy: policy, clientPolicy: policy)
+        pair.start()
+        pair.runUntilUp()
+        if encryption != .none && !method.providesMPPEKeys {
+            // MPPE required, but the method gives no keys: both sides end, with that reason,
+            // before any password is sent.
+            pair.run()
+            #expect(pair.clientDown == .encryptionNeedsMSCHAP(method))
+            #expect(pair.serverDown == .encryptionNeedsMSCHAP(method))
+            #expect(!pair.serverEvents.contains { if case .authenticated = $0 { return true } else { return false } })
+            return
+        }
+        #expect(pair.client.isNetworkUp)
+        #expect(pair.server.isNetworkUp)
+        #expect(pair.client.network == IPv4NetworkSettings(localAddress: SessionPair.clientAddress, peerAddress: SessionPair.serverAddress, dnsServers: [SessionPair.dns]))
+        #expect(pair.server.userName == "alice")
+        #expect(pair.server.authenticationMethod == method)
+        let clientEncryption = pair.clientEvents.compactMap { event -> MPPEDirection? in
+            if case .encryptionUp(let send, _) = event { return send } else { return nil }
+        }
+        #expect(clientEncryption == (encryption.expected.map { [$0] } ?? []))
+        // Data both ways, several packets, through the data paths.
+        for i in 0..<300 {
+            let payload = (0..<(20 + i % 100)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ i) }
+            #expect((try? pair.sendData(payload, fromClient: i % 2 == 0).get()) == payload)
+        }
+    }
+
+    @Test func wrongPasswordEndsWithTypedErrorOnTheClient() {
+        var pair = SessionPair(password: "Heidi-Right-Pass", clientPassword: "Heidi-Wrong-Pass")
+        pair.start()
+        pair.run()
+        #expect(pair.clientDown == .authenticationFailed(.rejected(.authenticationFailure, message: "Access denied")))
+        #expect(pair.serverDown == .authenticationFailed(.rejected(.authenticationFailure, message: "Access denied")))
+        #expect(!pair.client.isNetworkUp)
+    }
+
+    @Test func unknownUserIsRejected() {
+        var pair = SessionPair(user: "mallory")
+        pair.secrets = [:]
+        pair.start()
+        pair.run()
+        guard case .authenticationFailed(.rejected(.authenticationFailure, _)) = pair.clientDown else {
+            Issue.record("client ended with \(String(describing: pair.clientDown))")
+            return
+        }
+    }
+
+    @Test func serverThatFailsMutualAuthenticationIsRefused() {
+        // A server that does not know alice's password answers Success with a forged S=.
+        var client = PPPSession(
+            configuration: PPPSessionConfiguration(
+                role: .client, credentials: ClientCredentials(userName: "alice", password: "Alice-Secret-1"),
+                ipcp: .requesting(preferred: .unspecified, requestDNS: false)),
+            random: TestRandom(seed: 5))
+        var server = PPPSession(
+            configuration: PPPSessionConfiguration(role: .server, name: "evil", ipcp: .assigning(local: SessionPair.serverAddress, peer: SessionPair.clientAddress, dns: [], nbns: [])),
+            random: TestRandom(seed: 6))
+        let now = NIODeadline.uptimeNanoseconds(1)
+        var toServer = client.start(now: now)
+        var toClient = server.start(now: now)
+        var clientDown: PPPDownReason?
+        for _ in 0..<50 {
+            var nextToClient: [PPPSessionAction] = []
+            var nextToServer: [PPPSessionAction] = []
+            for case .send(let frame) in toServer { nextToClient += server.receive(frame, now: now) }
+            for case .send(let frame) in toClient { nextToServer += client.receive(frame, now: now) }
+            for action in nextToClient {
+                if case .verify = action {
+                    // A server that does not know the password forges an S= response.
+                    nextToClient += server.receive(verdict: .accept(authenticatorResponse: Array(repeating: 0x42, count: 20)), now: now)
+                }
+            }
+            for case .event(.down(let reason)) in nextToServer { clientDown = reason }
+            toServer = nextToServer
+            toClient = nextToClient
+        }
+        #expect(clientDown == .authenticationFailed(.serverNotAuthenticated))
+        #expect(!client.isNetworkUp)
+    }
+
+    @Test func silentPeerEndsByTimeoutWithTheRightReason() {
+        var pair = SessionPair()
+        pair.dropToServer = true
+        pair.start()
+        pair.run()
+        // RFC 1661 §4.6: Max-Configure (10) requests 3 s apart, then TO-.
+        #expect(pair.clientDown == .negotiationFailed(.peerNotResponding(.lcp)))
+        #expect(pair.client.counters.framesSent == 10)
+    }
+
+    @Test func silentAuthenticatorEndsByHandshakeTimeout() {
+        var pair = SessionPair()
+        pair.start()
+        // Let LCP open, then the server falls silent.
+        pair.run(until: { $0.client.lcp.isOpened && $0.server.lcp.isOpened })
+        pair.dropToClient = true
+        pair.run()
+        #expect(pair.clientDown == .handshakeTimeout(.authenticate))
+    }
+
+    @Test func echoFailureBringsTheSessionDown() {
+        var pair = SessionPair(configureClient: {
+            $0.echoInterval = .seconds(5)
+            $0.echoFailures = 3
+        })
+        pair.start()
+        pair.runUntilUp()
+        #expect(pair.client.isNetworkUp)
+        pair.dropToClient = true
+        pair.dropToServer = true
+        pair.run(until: { $0.clientDown != nil })
+        #expect(pair.clientDown == .echoTimeout(unanswered: 3))
+    }
+
+    @Test func echoRepliesKeepTheSessionUp() {
+        var pair = SessionPair(configureClient: {
+            $0.echoInterval = .seconds(5)
+            $0.echoFailures = 2
+        })
+        pair.start()
+        pair.runUntilUp()
+        let start = pair.now
+        pair.run(until: { $0.now > start + .seconds(120) || $0.clientDown != nil })
+        #expect(pair.clientDown == nil)
+        #expect(pair.client.counters.echoRepliesReceived >= 20)
+    }
+
+    @Test func localCloseTerminatesBothSides() {
+        var pair = SessionPair()
+        pair.start()
+        pair.runUntilUp()
+        pair.apply(pair.client.close(reason: "User request", now: pair.now), fromClient: true)
+        pair.run()
+        #expect(pair.clientDown == .localClose("User request"))
+        #expect(pair.serverDown == .peerTerminated("User request"))
+    }
+
+    @Test func serverRequiringMSCHAPv2RefusesAPAPOnlyClient() {
+        var pair = SessionPair(clientPolicy: PPPPolicy(authentication: [.pap], encryption: .none))
+        pair.start()
+        pair.run()
+        #expect(pair.clientDown != nil)
+        #expect(pair.serverDown != nil)
+        #expect(!pair.serverEvents.contains { if case .authenticated = $0 { return true } else { return false } })
+    }
+
+    @Test func clientRequiringMPPEEndsWhenServerOffersNone() {
+        var pair = SessionPair(serverPolicy: PPPPolicy(authentication: [.msCHAPv2], encryption: .none))
+        pair.start()
+        pair.run()
+        #expect(pair.clientDown == .negotiationFailed(.encryptionRefused) || pair.clientDown == .peerTerminated("MPPE is required but the peer refused it"))
+        #expect(!pair.client.isNetworkUp || pair.clientDown != nil)
+    }
+
+    @Test func strongestCommonStrengthIsChosen() {
+        let server = PPPPolicy(encryption: EncryptionPolicy(strengths: [.bits40, .bits128]))
+        let client = PPPPolicy(encryption: EncryptionPolicy(strengths: [.bits40, .bits56, .bits128]))
+        var pair = SessionPair(serverPolicy: server, clientPolicy: client)
+        pair.start()
+        pair.runUntilUp()
+        #expect(pair.client.ccp.negotiator.sending == MPPEDirection(strength: .bits128, mode: .stateless))
+        #expect(pair.server.ccp.negotiator.sending == MPPEDirection(strength: .bits128, mode: .stateless))
+    }
+
+    @Test func statefulMPPEResynchronisesAfterLoss() {
+        let policy = PPPPolicy(encryption: EncryptionPolicy(strengths: [.bits128], allowStateful: true, preferStateful: true))
+        var pair = SessionPair(serverPolicy: policy, clientPolicy: policy)
+        pair.start()
+        pair.runUntilUp()
+        #expect(pair.client.ccp.negotiator.receiving?.mode == .stateful)
+        // Lose one packet client → server: encrypt it and throw it away.
+        var lost = [UInt8](repeating: 0, count: 8) + [1, 2, 3]
+        _ = lost.withUnsafeMutableBytes { pair.client.dataPath.encapsulate(.ipv4, in: $0, payload: 8..<$0.count) }
+        // The next packet shows the gap: the server asks for a reset.
+        #expect(throws: PPPDropReason.self) { try pair.sendData([9, 9, 9], fromClient: true).get() }
+        pair.apply(pair.server.requestEncryptionReset(now: pair.now), fromClient: false)
+        pair.run(until: { $0.toServer.isEmpty && $0.toClient.isEmpty })
+        // After the Reset-Ack the client's next packet is FLUSHED and decrypts.
+        #expect((try? pair.sendData([7, 7, 7, 7], fromClient: true).get()) == [7, 7, 7, 7])
+    }
+
+    @Test func unknownProtocolIsProtocolRejected() {
+        var pair = SessionPair()
+        pair.start()
+        pair.runUntilUp()
+        let actions = pair.server.receive(PPPProtocolNumber(0x8281), information: [1, 1, 0, 4], now: pair.now)
+        guard case .send(let frame) = actions.first, let packet = try? ControlPacket(parsing: frame.information),
+            let message = try? LCPMessage(packet)
+        else {
+            Issue.record("no Protocol-Reject")
+            return
+        }
+        #expect(message == .protocolReject(PPPProtocolNumber(0x8281), information: [1, 1, 0, 4]))
+    }
+
+    @Test func ipv6cpIsProtocolRejectedWhenDisabledAndTheClientCarriesOn() {
+        var pair = SessionPair(configureClient: { $0.ipv6 = true })
+        pair.start()
+        pair.runUntilUp()
+        #expect(pair.client.isNetworkUp)
+        #expect(pair.clientEvents.contains(.protocolRejected(.ipv6cp)))
+    }
+
+    @Test func ipv6cpOpensWhenBothSidesWantIt() {
+        var pair = SessionPair(configureClient: { $0.ipv6 = true }, configureServer: { $0.ipv6 = true })
+        pair.start()
+        pair.run(until: { $0.client.dataPath.ipv6Open && $0.server.dataPath.ipv6Open })
+        #expect(pair.client.dataPath.ipv6Open)
+        #expect(pair.clientEvents.contains { if case .ipv6Up = $0 { return true } else { return false } })
+    }
+
+    @Test func unencryptedDataAfterMPPEIsDroppedAndCounted() {
+        var pair = SessionPair()
+        pair.start()
+        pair.runUntilUp()
+        var frame: [UInt8] = [0x21, 0x45, 0, 0, 20]
+        let result = frame.withUnsafeMutableBytes { pair.server.dataPath.decapsulate($0, frame: 0..<$0.count) }
+        #expect(result == .dropped(.unencryptedAfterMPPE, resetRequested: false))
+        #expect(pair.server.dataPath.counters.droppedUnencrypted == 1)
+    }
+
+    @Test func passwordChangeOnExpiredPassword() {
+        // The server's first verdict is E=648; the client changes its password (RFC 2759 §7).
+        var client = PPPSession(
+            configuration: PPPSessionConfiguration(
+                role: .client, credentials: ClientCredentials(userName: "alice", password: "old-pass", newPassword: "new-pass"),
+                ipcp: .requesting(preferred: .unspecified, requestDNS: false)),
+            random: TestRandom(seed: 7))
+        var server = PPPSession(
+            configuration: PPPSessionConfiguration(
+                role: .server, ipcp: .assigning(local: SessionPair.serverAddress, peer: SessionPair.clientAddress, dns: [], nbns: []),
+                maxAuthenticationAttempts: 2),
+            random: TestRandom(seed: 8))
+        let now = NIODeadline.uptimeNanoseconds(1)
+        var toServer = client.start(now: now)
+        var toClient = server.start(now: now)
+        var verdicts = 0
+        var changedTo: String?
+        for _ in 0..<60 {
+            var nextToClient: [PPPSessionAction] = []
+            var nextToServer: [PPPSessionAction] = []
+            for case .send(let frame) in toServer { nextToClient += server.receive(frame, now: now) }
+            for case .send(let frame) in toClient { nextToServer += client.receive(frame, now: now) }
+            var index = 0
+            while index < nextToClient.count {
+                if case .verify(let request) = nextToClient[index] {
+                    verdicts += 1
+                    if verdicts == 1 {
+                        nextToClient += server.receive(verdict: AuthenticationVerdict.reject(.passwordExpired, message: "expired"), now: now)
+                    } else {
+                        let outcome = CredentialVerifier.verify(request, secret: .password("old-pass"))
+                        changedTo = outcome.newPassword
+                        nextToClient += server.receive(verdict: outcome.verdict, now: now)
+                    }
+                }
+                index += 1
+            }
+            toServer = nextToServer
+            toClient = nextToClient
+        }
+        #expect(changedTo == "new-pass")
+        #expect(client.isNetworkUp)
+        #expect(server.isNetworkUp)
+    }
+
+    @Test func windowsStyleEarlyIPCPIsAnsweredWithTerminateAck() {
+        var pair = SessionPair()
+        pair.start()
+        pair.run(until: { $0.server.phase == .network })
+        // Before CCP opens, an IPCP Configure-Request gets Terminate-Ack (IPCP is Up but not
+        // Open: RCR in Closed is sta/2), as pppd answers Windows.
+        let request = IPCPMessage.configureRequest([.ipAddress(.unspecified)]).packet(identifier: 9)
+        let actions = pair.server.receive(.ipcp, information: request.bytes, now: pair.now)
+        guard case .send(let frame) = actions.first, let packet = try? ControlPacket(parsing: frame.information) else {
+            Issue.record("no answer")
+            return
+        }
+        #expect(frame.protocolNumber == .ipcp)
+        #expect(packet.code == .terminateAck)
+    }
+
+    @Test func windowsLCPOptionsConvergeInOneRound() {
+        // A Windows client's LCP request: callback, MRRU and endpoint discriminator.
+        var server = PPPSession(
+            configuration: PPPSessionConfiguration(role: .server, ipcp: .assigning(local: SessionPair.serverAddress, peer: SessionPair.clientAddress, dns: [], nbns: [])),
+            random: TestRandom(seed: 3))
+        let now = NIODeadline.uptimeNanoseconds(1)
+        _ = server.start(now: now)
+        let request = LCPMessage.configureRequest([
+            .magicNumber(0x1234), .protocolFieldCompression, .addressAndControlFieldCompression, .callback(operation: 6, message: []),
+            .multilinkMRRU(1614), .endpointDiscriminator(class: 1, address: Array(repeating: 7, count: 20)),
+        ]).packet(identifier: 1)
+        let actions = server.receive(.lcp, information: request.bytes, now: now)
+        guard case .send(let frame) = actions.first, let packet = try? ControlPacket(parsing: frame.information),
+            let message = try? LCPMessage(packet)
+        else {
+            Issue.record("no answer")
+            return
+        }
+        #expect(message == .configureReject([.callback(operation: 6, message: []), .multilinkMRRU(1614)]))
+    }
+}
