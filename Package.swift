@@ -77,6 +77,7 @@ let package = Package(
             name: "PPTPCaptureTests",
             dependencies: [
                 "PPTPCapture", "PPTP", "PPP", "MSCrypto",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: upcoming

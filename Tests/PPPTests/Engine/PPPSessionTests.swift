@@ -118,6 +118,7 @@ enum EncryptionCase: String, CaseIterable, CustomStringConvertible {
     @Test func silentPeerEndsByTimeoutWithTheRightReason() {
         var pair = SessionPair()
         pair.dropToServer = true
+        pair.dropToClient = true
         pair.start()
         pair.run()
         // RFC 1661 §4.6: Max-Configure (10) requests 3 s apart, then TO-.

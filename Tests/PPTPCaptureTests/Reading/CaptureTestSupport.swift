@@ -6,16 +6,16 @@ import Testing
 
 /// Locations of the golden captures in `../shared/captures` beside the repository.
 enum GoldenCaptureFiles {
-    /// The captures folder, found from this source file's real location (the test folder may be reached through
-    /// a symlink) or from `PPTP_CAPTURES`.
+    /// The captures folder: the copy of `../shared/captures` kept in `Tests/Fixtures/captures`
+    /// (found from this source file's real location), or `PPTP_CAPTURES`.
     static let directory: URL? = {
         if let override = ProcessInfo.processInfo.environment["PPTP_CAPTURES"] {
             return URL(fileURLWithPath: override)
         }
         var url = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
-        // Tests/PPTPCaptureTests/Reading/<file> → repository root.
-        for _ in 0..<4 { url.deleteLastPathComponent() }
-        let candidate = url.deletingLastPathComponent().appendingPathComponent("shared/captures")
+        // Tests/PPTPCaptureTests/Reading/<file> → Tests.
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        let candidate = url.appendingPathComponent("Fixtures/captures")
         return FileManager.default.fileExists(atPath: candidate.path) ? candidate : nil
     }()
 
