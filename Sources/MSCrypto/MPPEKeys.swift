@@ -117,7 +117,10 @@ public struct MPPEKeys: Sendable, Equatable, CustomStringConvertible, CustomDebu
         strength: MPPEKeyStrength,
         isServer: Bool
     ) throws(MSCryptoError) -> MPPEKeys {
-        let master = try MPPEKeyDerivation.masterKey(passwordHashHash: passwordHash.hashed.bytes, ntResponse: ntResponse)
+        let master = try MPPEKeyDerivation.masterKey(
+            passwordHashHash: passwordHash.hashed.bytes,
+            ntResponse: ntResponse
+        )
         let send = try MPPEKeyDerivation.asymmetricStartKey(
             masterKey: master,
             keyLength: strength.keyLength,
@@ -314,11 +317,14 @@ struct MPPEKeySchedule: Sendable {
                 UnsafeMutableRawBufferPointer(rebasing: input[(keyLength + 40)..<(2 * keyLength + 40)])
                     .copyMemory(from: UnsafeRawBufferPointer(rebasing: key[0..<keyLength]))
             }
-            // 20 bytes of digest; the first `keyLength` become the interim key, the rest stays in the scratch.
+            // The first `keyLength` digest bytes are the interim key; the rest of the 32-byte scratch is zeroed.
             var digest = (Bytes16(), Bytes16())
             Swift.withUnsafeMutableBytes(of: &digest) { out in
                 SHA1Digest.hash(UnsafeRawBufferPointer(rebasing: input.prefix(2 * keyLength + 80)), into: out)
-                UnsafeMutableRawBufferPointer(rebasing: out[keyLength..<32]).initializeMemory(as: UInt8.self, repeating: 0)
+                UnsafeMutableRawBufferPointer(rebasing: out[keyLength..<32]).initializeMemory(
+                    as: UInt8.self,
+                    repeating: 0
+                )
             }
             return digest.0
         }

@@ -260,8 +260,11 @@ public enum MSCHAPv2 {
         var cipher: [UInt8] = []
         for half in 0..<2 {
             // Both slices have the lengths DesEncrypt requires, so this cannot throw.
-            cipher += (try? DES.desEncrypt(clear: Array(old[(8 * half)..<(8 * half + 8)]),
-                                           key: Array(new[(7 * half)..<(7 * half + 7)]))) ?? []
+            cipher +=
+                (try? DES.desEncrypt(
+                    clear: Array(old[(8 * half)..<(8 * half + 8)]),
+                    key: Array(new[(7 * half)..<(7 * half + 7)])
+                )) ?? []
         }
         return cipher
     }

@@ -64,7 +64,8 @@ public struct NTPasswordHash: Sendable, Equatable, CustomStringConvertible, Cust
 }
 
 /// The LAN Manager password hash (RFC 2433 §A.2), needed only for the MS-CHAPv1 LM response and the RFC 3079
-/// §2.1–§2.2 40/56-bit MPPE keys. It is weak by design (upper-cased, split into 7-character halves); prefer the NT hash.
+/// §2.1–§2.2 40/56-bit MPPE keys. It is weak by design (upper-cased, split into 7-character halves); prefer
+/// the NT hash.
 public struct LMPasswordHash: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
     CustomReflectable
 {

@@ -1,4 +1,5 @@
-/// The RC4 stream cipher ("ARCFOUR"), as MPPE (RFC 3078 §5–§7) and MS-CHAPv2 password change (RFC 2759 §8.11) use it.
+/// The RC4 stream cipher ("ARCFOUR"), as MPPE (RFC 3078 §5–§7) and MS-CHAPv2 password change (RFC 2759 §8.11)
+/// use it.
 ///
 /// The permutation S is stored inline (256 32-bit entries, a homogeneous tuple), so an `RC4` is a plain value:
 /// creating, re-keying and running it never allocates. `process` XORs the keystream into a buffer in place;
@@ -9,9 +10,9 @@
 ///   `RC4_INT = unsigned int` on x86-64).
 /// - The loops run in static functions on a raw pointer with `i` and `j` in local variables. A closure that
 ///   captured `j` kept it in memory, one store and reload per byte, and cost a third of the speed.
-/// - Sixteen bytes per iteration, with `i` aligned first so that the block's indices are a base plus constants
-///   and never wrap; the keystream is gathered into two `UInt64` words and XORed into the buffer eight bytes at
-///   a time.
+/// - 32 bytes per iteration (about 3 % faster than 16, 8 % faster than 8): the indices of a block are a base plus
+///   constants, reduced modulo 256 only in the one block in eight that crosses the end of the table; the keystream
+///   is gathered into `UInt64` words and XORed into the buffer eight bytes at a time.
 /// - The key schedule for the 8- and 16-byte MPPE keys takes the key bytes from two registers; it is about 1.5×
 ///   faster than OpenSSL's generic `RC4_set_key`, which matters because stateless MPPE runs two per packet.
 ///
@@ -149,51 +150,79 @@ public struct RC4: Sendable, CustomStringConvertible, CustomDebugStringConvertib
         _ startI: UInt32,
         _ startJ: UInt32
     ) -> (UInt32, UInt32) {
-        var i = startI
         var j = startJ
         var offset = 0
-        // Single bytes until i + 1 is a multiple of 16, so that the indices of a 16-byte block do not wrap.
-        while offset < count && (i &+ 1) & 15 != 0 {
-            i = (i &+ 1) & 0xFF
-            let stream = UInt8(truncatingIfNeeded: step(s, Int(i), &j))
-            base.storeBytes(of: base.load(fromByteOffset: offset, as: UInt8.self) ^ stream, toByteOffset: offset, as: UInt8.self)
-            offset &+= 1
+        // The table index of the next byte, i + 1.
+        var index = Int((startI &+ 1) & 0xFF)
+        while count &- offset >= 32 {
+            // Only a block that crosses the end of the table needs its indices reduced modulo 256.
+            if index <= 256 - 32 {
+                block32(s, base, offset, index, &j, wraps: false)
+            } else {
+                block32(s, base, offset, index, &j, wraps: true)
+            }
+            offset &+= 32
+            index = (index &+ 32) & 0xFF
         }
-        var block = Int((i &+ 1) & 0xFF)
-        while count &- offset >= 16 {
-            // Entries are below 256, so each keystream value fits its byte lane without masking.
-            var low = UInt64(step(s, block, &j))
-            low |= UInt64(step(s, block &+ 1, &j)) &<< 8
-            low |= UInt64(step(s, block &+ 2, &j)) &<< 16
-            low |= UInt64(step(s, block &+ 3, &j)) &<< 24
-            low |= UInt64(step(s, block &+ 4, &j)) &<< 32
-            low |= UInt64(step(s, block &+ 5, &j)) &<< 40
-            low |= UInt64(step(s, block &+ 6, &j)) &<< 48
-            low |= UInt64(step(s, block &+ 7, &j)) &<< 56
-            var high = UInt64(step(s, block &+ 8, &j))
-            high |= UInt64(step(s, block &+ 9, &j)) &<< 8
-            high |= UInt64(step(s, block &+ 10, &j)) &<< 16
-            high |= UInt64(step(s, block &+ 11, &j)) &<< 24
-            high |= UInt64(step(s, block &+ 12, &j)) &<< 32
-            high |= UInt64(step(s, block &+ 13, &j)) &<< 40
-            high |= UInt64(step(s, block &+ 14, &j)) &<< 48
-            high |= UInt64(step(s, block &+ 15, &j)) &<< 56
-            // Keystream byte k goes to buffer byte offset + k: assemble little-endian.
-            let first = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
-            base.storeBytes(of: (first ^ low).littleEndian, toByteOffset: offset, as: UInt64.self)
-            let second = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset &+ 8, as: UInt64.self))
-            base.storeBytes(of: (second ^ high).littleEndian, toByteOffset: offset &+ 8, as: UInt64.self)
-            offset &+= 16
-            block = (block &+ 16) & 0xFF
+        while count &- offset >= 8 {
+            xor(base, offset, block8(s, index, &j, wraps: true))
+            offset &+= 8
+            index = (index &+ 8) & 0xFF
         }
-        i = UInt32(truncatingIfNeeded: block &- 1) & 0xFF
         while offset < count {
-            i = (i &+ 1) & 0xFF
-            let stream = UInt8(truncatingIfNeeded: step(s, Int(i), &j))
-            base.storeBytes(of: base.load(fromByteOffset: offset, as: UInt8.self) ^ stream, toByteOffset: offset, as: UInt8.self)
+            let stream = UInt8(truncatingIfNeeded: step(s, index, &j))
+            let data = base.load(fromByteOffset: offset, as: UInt8.self)
+            base.storeBytes(of: data ^ stream, toByteOffset: offset, as: UInt8.self)
             offset &+= 1
+            index = (index &+ 1) & 0xFF
         }
-        return (i, j)
+        return (UInt32(truncatingIfNeeded: index &- 1) & 0xFF, j)
+    }
+
+    /// 32 bytes: four runs of `block8`, XORed into the buffer at `offset`. Written out rather than as a loop,
+    /// which the optimiser did not unroll.
+    @inline(__always)
+    private static func block32(
+        _ s: UnsafeMutablePointer<UInt32>,
+        _ base: UnsafeMutableRawPointer,
+        _ offset: Int,
+        _ index: Int,
+        _ j: inout UInt32,
+        wraps: Bool
+    ) {
+        let first = block8(s, index, &j, wraps: wraps)
+        let second = block8(s, index &+ 8, &j, wraps: wraps)
+        let third = block8(s, index &+ 16, &j, wraps: wraps)
+        let fourth = block8(s, index &+ 24, &j, wraps: wraps)
+        xor(base, offset, first)
+        xor(base, offset &+ 8, second)
+        xor(base, offset &+ 16, third)
+        xor(base, offset &+ 24, fourth)
+    }
+
+    /// XORs eight keystream bytes (little-endian in `stream`) into the buffer at `offset`.
+    @inline(__always)
+    private static func xor(_ base: UnsafeMutableRawPointer, _ offset: Int, _ stream: UInt64) {
+        let data = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+        base.storeBytes(of: (data ^ stream).littleEndian, toByteOffset: offset, as: UInt64.self)
+    }
+
+    /// Eight keystream bytes for table indices `index` … `index + 7` (modulo 256 when `wraps`), assembled
+    /// little-endian so that byte k of the word goes with buffer byte k. Entries are below 256, so each value
+    /// fits its byte lane without masking.
+    @inline(__always)
+    private static func block8(
+        _ s: UnsafeMutablePointer<UInt32>,
+        _ index: Int,
+        _ j: inout UInt32,
+        wraps: Bool
+    ) -> UInt64 {
+        var stream: UInt64 = 0
+        for k in 0..<8 {
+            let position = wraps ? (index &+ k) & 0xFF : index &+ k
+            stream |= UInt64(step(s, position, &j)) &<< UInt64(8 &* k)
+        }
+        return stream
     }
 
     /// One step of the pseudo-random generation algorithm for `index` = i + 1: j += S[i]; swap(S[i], S[j]);

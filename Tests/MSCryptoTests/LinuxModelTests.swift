@@ -25,7 +25,12 @@ struct LinuxMPPEModel {
     }
 
     mutating func rekey() {
-        self.session = (try? MPPEKeyDerivation.nextSessionKey(startKey: self.master, sessionKey: self.session, strength: self.strength)) ?? []
+        self.session =
+            (try? MPPEKeyDerivation.nextSessionKey(
+                startKey: self.master,
+                sessionKey: self.session,
+                strength: self.strength
+            )) ?? []
         self.rc4 = RC4(key: self.session) ?? { preconditionFailure() }()
     }
 
@@ -111,7 +116,10 @@ struct LinuxMPPEModel {
 
     /// Stateful with the Linux reset behaviour, losses and Reset-Requests, in both directions.
     @Test func statefulChangeKeyInteroperatesWithLinuxModel() async {
-        await propertyCheck(count: 6, input: Gen.uint64(), Gen.int(in: 1...10), Gen.int(in: 0...4)) { seed, lossPerMille, delay in
+        await propertyCheck(count: 6, input: Gen.uint64(), Gen.int(in: 1...10), Gen.int(in: 0...4)) {
+            seed,
+            lossPerMille,
+            delay in
             var generator = SeededGenerator(seed: seed)
             var ours = MPPEEncryptor(key: sampleKey128, mode: .stateful, resetBehaviour: .changeKey)
             var linuxReceiver = LinuxMPPEModel(key: sampleKey128, stateful: true)
@@ -123,9 +131,21 @@ struct LinuxMPPEModel {
             var decryptedByUs = 0
             let burstAt = Int.random(in: 500...2500, using: &generator)
             for index in 0..<4500 {
-                if let n = resetOursIn { if n == 0 { ours.reset(); resetOursIn = nil } else { resetOursIn = n - 1 } }
+                if let n = resetOursIn {
+                    if n == 0 {
+                        ours.reset()
+                        resetOursIn = nil
+                    } else {
+                        resetOursIn = n - 1
+                    }
+                }
                 if let n = resetLinuxIn {
-                    if n == 0 { linuxSender.resetRequestReceived(); resetLinuxIn = nil } else { resetLinuxIn = n - 1 }
+                    if n == 0 {
+                        linuxSender.resetRequestReceived()
+                        resetLinuxIn = nil
+                    } else {
+                        resetLinuxIn = n - 1
+                    }
                 }
                 let plaintext = randomPayload(&generator, maxLength: 16)
                 var a = plaintext
@@ -135,8 +155,10 @@ struct LinuxMPPEModel {
                 // A lost FLUSHED answer to a Reset-Request desynchronises the Linux scheme for good (see
                 // MPPEResetBehaviour.changeKey), so those are never dropped here.
                 let protected = (headerA.flushed || headerB.flushed) && headerA.coherencyCount & 0xFF != 0xFF
-                let lost = index < 4400 && !protected
-                    && ((index >= burstAt && index < burstAt + 270) || Int.random(in: 0..<1000, using: &generator) < lossPerMille)
+                let lost =
+                    index < 4400 && !protected
+                    && ((index >= burstAt && index < burstAt + 270)
+                        || Int.random(in: 0..<1000, using: &generator) < lossPerMille)
                 if lost { continue }
                 let wasDiscarding = linuxReceiver.discard
                 if linuxReceiver.decompress(headerA, &a) {

@@ -63,7 +63,11 @@ func sampleKey(_ strength: MPPEKeyStrength) -> MPPEMasterKey {
         var encryptor = MPPEEncryptor(key: sampleKey128, mode: .stateless)
         var session = sampleKey128.initialSessionKey
         for _ in 0..<5 {
-            session = try MPPEKeyDerivation.nextSessionKey(startKey: sampleKey128.bytes, sessionKey: session, strength: .bits128)
+            session = try MPPEKeyDerivation.nextSessionKey(
+                startKey: sampleKey128.bytes,
+                sessionKey: session,
+                strength: .bits128
+            )
             var rc4 = try #require(RC4(key: session))
             var expected: [UInt8] = [0x00, 0x21, 0x45, 0, 0, 0x54]
             var packet = expected
@@ -106,7 +110,9 @@ func sampleKey(_ strength: MPPEKeyStrength) -> MPPEMasterKey {
                 }
             }
             // Duplicate about 5 %.
-            wire = wire.flatMap { packet in Int.random(in: 0..<20, using: &generator) == 0 ? [packet, packet] : [packet] }
+            wire = wire.flatMap { packet in
+                Int.random(in: 0..<20, using: &generator) == 0 ? [packet, packet] : [packet]
+            }
 
             var newest = -1
             var decrypted = Set<Int>()
@@ -156,7 +162,9 @@ func sampleKey(_ strength: MPPEKeyStrength) -> MPPEMasterKey {
         #expect(decryptor.decrypt(header: packets[2].0, ciphertext: &second) == .success(.inOrder(skipped: 2)))
         #expect(second == [0x21, 2])
         var first = packets[1].1
-        #expect(decryptor.decrypt(header: packets[1].0, ciphertext: &first) == .failure(.late(coherencyCount: 1, behind: 1)))
+        #expect(
+            decryptor.decrypt(header: packets[1].0, ciphertext: &first) == .failure(.late(coherencyCount: 1, behind: 1))
+        )
         #expect(first == packets[1].1)
         var again = packets[2].1
         #expect(decryptor.decrypt(header: packets[2].0, ciphertext: &again) == .failure(.duplicate(coherencyCount: 2)))
@@ -225,7 +233,10 @@ func sampleKey(_ strength: MPPEKeyStrength) -> MPPEMasterKey {
             packets.append((header, payload))
         }
         var far = packets[20].1
-        #expect(decryptor.decrypt(header: packets[20].0, ciphertext: &far) == .failure(.tooFarAhead(coherencyCount: 20, distance: 21)))
+        #expect(
+            decryptor.decrypt(header: packets[20].0, ciphertext: &far)
+                == .failure(.tooFarAhead(coherencyCount: 20, distance: 21))
+        )
         #expect(far == packets[20].1)
         var near = packets[9].1
         #expect(decryptor.decrypt(header: packets[9].0, ciphertext: &near) == .success(.inOrder(skipped: 9)))
@@ -253,14 +264,25 @@ func sampleKey(_ strength: MPPEKeyStrength) -> MPPEMasterKey {
             last = (header, payload)
         }
         var buffer = last.1
-        #expect(decryptor.decrypt(header: last.0, ciphertext: &buffer) == .failure(.late(coherencyCount: 2048, behind: 2047)))
+        #expect(
+            decryptor.decrypt(header: last.0, ciphertext: &buffer)
+                == .failure(.late(coherencyCount: 2048, behind: 2047))
+        )
     }
 
     @Test func decryptorRejectsUnencryptedAndUnflushedStatelessPackets() {
         var decryptor = MPPEDecryptor(key: sampleKey128, mode: .stateless)
         var payload: [UInt8] = [1, 2, 3]
-        #expect(decryptor.decrypt(header: MPPEHeader(flushed: true, encrypted: false, coherencyCount: 0), ciphertext: &payload) == .failure(.notEncrypted))
-        #expect(decryptor.decrypt(header: MPPEHeader(flushed: false, coherencyCount: 0), ciphertext: &payload) == .failure(.flushedBitMissing))
+        #expect(
+            decryptor.decrypt(
+                header: MPPEHeader(flushed: true, encrypted: false, coherencyCount: 0),
+                ciphertext: &payload
+            ) == .failure(.notEncrypted)
+        )
+        #expect(
+            decryptor.decrypt(header: MPPEHeader(flushed: false, coherencyCount: 0), ciphertext: &payload)
+                == .failure(.flushedBitMissing)
+        )
         #expect(payload == [1, 2, 3])
         #expect(decryptor.coherencyCount == 4095)
     }
@@ -272,7 +294,10 @@ func sampleKey(_ strength: MPPEKeyStrength) -> MPPEMasterKey {
     /// decrypted wrongly. 5000 packets cross the 256-packet key changes and the 4096 wrap.
     @Test(arguments: [MPPEResetBehaviour.reinitialise, .changeKey])
     func statefulResynchronisesAfterLoss(behaviour: MPPEResetBehaviour) async {
-        await propertyCheck(count: 6, input: Gen.uint64(), Gen.int(in: 1...8), Gen.int(in: 0...6)) { seed, lossPerMille, delay in
+        await propertyCheck(count: 6, input: Gen.uint64(), Gen.int(in: 1...8), Gen.int(in: 0...6)) {
+            seed,
+            lossPerMille,
+            delay in
             var generator = SeededGenerator(seed: seed)
             var encryptor = MPPEEncryptor(key: sampleKey(.bits40), mode: .stateful, resetBehaviour: behaviour)
             var decryptor = MPPEDecryptor(key: sampleKey(.bits40), mode: .stateful, resetBehaviour: behaviour)
@@ -299,8 +324,10 @@ func sampleKey(_ strength: MPPEKeyStrength) -> MPPEMasterKey {
                 // the receiver one key change behind for good: it cannot know how many resets the sender saw. That
                 // is a flaw of the scheme itself (see MPPEResetBehaviour), so such packets are not dropped here.
                 let protected = behaviour == .changeKey && header.flushed && !isFlagPacket(header.coherencyCount)
-                let lost = index < 4950 && !protected
-                    && ((index >= burstAt && index < burstAt + 300) || Int.random(in: 0..<1000, using: &generator) < lossPerMille)
+                let lost =
+                    index < 4950 && !protected
+                    && ((index >= burstAt && index < burstAt + 300)
+                        || Int.random(in: 0..<1000, using: &generator) < lossPerMille)
                 if lost { continue }
                 let ciphertext = buffer
                 switch decryptor.decrypt(header: header, ciphertext: &buffer) {
@@ -349,7 +376,10 @@ func sampleKey(_ strength: MPPEKeyStrength) -> MPPEMasterKey {
         buffer = packets[1].1
         #expect(decryptor.decrypt(header: packets[1].0, ciphertext: &buffer) == .failure(.duplicate(coherencyCount: 1)))
         buffer = packets[0].1
-        #expect(decryptor.decrypt(header: packets[0].0, ciphertext: &buffer) == .failure(.late(coherencyCount: 0, behind: 1)))
+        #expect(
+            decryptor.decrypt(header: packets[0].0, ciphertext: &buffer)
+                == .failure(.late(coherencyCount: 0, behind: 1))
+        )
         buffer = packets[2].1
         #expect(decryptor.decrypt(header: packets[2].0, ciphertext: &buffer) == .success(.inOrder(skipped: 0)))
         #expect(buffer == [0x21, 2])
@@ -367,7 +397,9 @@ func sampleKey(_ strength: MPPEKeyStrength) -> MPPEMasterKey {
         #expect(decryptor.decrypt(header: header, ciphertext: &buffer) == .success(.inOrder(skipped: 0)))
         _ = send(1)  // lost
         (header, buffer) = send(2)
-        #expect(decryptor.decrypt(header: header, ciphertext: &buffer) == .failure(.lossDetected(expected: 1, received: 2)))
+        #expect(
+            decryptor.decrypt(header: header, ciphertext: &buffer) == .failure(.lossDetected(expected: 1, received: 2))
+        )
         #expect(decryptor.awaitingFlush)
         (header, buffer) = send(3)
         #expect(decryptor.decrypt(header: header, ciphertext: &buffer) == .failure(.awaitingFlushedPacket))
@@ -390,7 +422,10 @@ func sampleKey(_ strength: MPPEKeyStrength) -> MPPEMasterKey {
                 let brute = (1...distance).filter { step in
                     isFlagPacket((last &+ UInt16(step)) & 0xFFF)
                 }.count
-                #expect(MPPEDecryptor.flagPackets(after: last, distance: distance) == brute, "last \(last) distance \(distance)")
+                #expect(
+                    MPPEDecryptor.flagPackets(after: last, distance: distance) == brute,
+                    "last \(last) distance \(distance)"
+                )
             }
         }
     }

@@ -15,7 +15,9 @@ import Testing
         let lm = try #require(LMPasswordHash(password: S.password))
         #expect(lm.bytes == hex("76 a1 52 93 60 96 d7 83 0e 23 90 22 74 04 af d2"))
         let start = Array(lm.bytes.prefix(8))
-        #expect(try MPPEKeyDerivation.newKeyFromSHA(startKey: start, sessionKey: start) == hex("d8 08 01 53 8c ec 4a 08"))
+        #expect(
+            try MPPEKeyDerivation.newKeyFromSHA(startKey: start, sessionKey: start) == hex("d8 08 01 53 8c ec 4a 08")
+        )
         let keys = try #require(MPPEKeys.msCHAPv1(lmPasswordHash: lm, strength: .bits40))
         #expect(keys.send == keys.receive)
         #expect(keys.send.initialSessionKey == hex("d1 26 9e 53 8c ec 4a 08"))
@@ -47,7 +49,11 @@ import Testing
 
     /// pppd's MS-CHAPv1 40-bit key: the first 8 bytes of the NT-hash start key, reduced.
     @Test func msCHAPv1NTKey40UsesFirstEightBytesOfStartKey() throws {
-        let keys = try MPPEKeys.msCHAPv1(passwordHash: NTPasswordHash(password: S.password), challenge: Self.v1Challenge, strength: .bits40)
+        let keys = try MPPEKeys.msCHAPv1(
+            passwordHash: NTPasswordHash(password: S.password),
+            challenge: Self.v1Challenge,
+            strength: .bits40
+        )
         let start = hex("a8 94 78 50 cf c0 ac c1")
         #expect(keys.send.bytes == start)
         var expected = try MPPEKeyDerivation.newKeyFromSHA(startKey: start, sessionKey: start)
@@ -94,7 +100,8 @@ import Testing
         )
     }
 
-    private func checkSample(strength: MPPEKeyStrength, startKey: String, sessionKey: String, encrypted: String) throws {
+    private func checkSample(strength: MPPEKeyStrength, startKey: String, sessionKey: String, encrypted: String) throws
+    {
         let start = try MPPEKeyDerivation.asymmetricStartKey(
             masterKey: Self.masterKey,
             keyLength: strength.keyLength,
@@ -103,8 +110,18 @@ import Testing
         )
         #expect(start == hex(startKey))
         let hash = NTPasswordHash(password: S.password)
-        let server = try MPPEKeys.msCHAPv2(passwordHash: hash, ntResponse: S.ntResponse, strength: strength, isServer: true)
-        let client = try MPPEKeys.msCHAPv2(passwordHash: hash, ntResponse: S.ntResponse, strength: strength, isServer: false)
+        let server = try MPPEKeys.msCHAPv2(
+            passwordHash: hash,
+            ntResponse: S.ntResponse,
+            strength: strength,
+            isServer: true
+        )
+        let client = try MPPEKeys.msCHAPv2(
+            passwordHash: hash,
+            ntResponse: S.ntResponse,
+            strength: strength,
+            isServer: false
+        )
         #expect(server.send.bytes == hex(startKey))
         #expect(client.receive == server.send)
         #expect(client.send == server.receive)
@@ -140,21 +157,35 @@ import Testing
         case .bits56: expected[0] = 0xD1
         case .bits128: break
         }
-        #expect(try MPPEKeyDerivation.nextSessionKey(startKey: start, sessionKey: session, strength: strength) == expected)
+        #expect(
+            try MPPEKeyDerivation.nextSessionKey(startKey: start, sessionKey: session, strength: strength) == expected
+        )
     }
 
     @Test func keyDerivationRejectsWrongLengths() {
         #expect(throws: MSCryptoError.invalidLength(.ntResponse, expected: 24, actual: 16)) {
-            try MPPEKeyDerivation.masterKey(passwordHashHash: S.passwordHashHash, ntResponse: [UInt8](repeating: 0, count: 16))
+            try MPPEKeyDerivation.masterKey(
+                passwordHashHash: S.passwordHashHash,
+                ntResponse: [UInt8](repeating: 0, count: 16)
+            )
         }
         #expect(throws: MSCryptoError.invalidLength(.startKey, expected: 16, actual: 12)) {
-            try MPPEKeyDerivation.asymmetricStartKey(masterKey: Self.masterKey, keyLength: 12, isSend: true, isServer: false)
+            try MPPEKeyDerivation.asymmetricStartKey(
+                masterKey: Self.masterKey,
+                keyLength: 12,
+                isSend: true,
+                isServer: false
+            )
         }
         #expect(throws: MSCryptoError.invalidLength(.masterKey, expected: 16, actual: 8)) {
             try MPPEMasterKey(bytes: [UInt8](repeating: 0, count: 8), strength: .bits128)
         }
         #expect(throws: MSCryptoError.invalidLength(.challenge, expected: 8, actual: 16)) {
-            try MPPEKeys.msCHAPv1(passwordHash: NTPasswordHash(password: ""), challenge: [UInt8](repeating: 0, count: 16), strength: .bits128)
+            try MPPEKeys.msCHAPv1(
+                passwordHash: NTPasswordHash(password: ""),
+                challenge: [UInt8](repeating: 0, count: 16),
+                strength: .bits128
+            )
         }
     }
 

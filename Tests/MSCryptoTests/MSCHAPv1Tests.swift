@@ -8,7 +8,10 @@ import Testing
     /// RFC 2433 §B.2 (and the MS-CHAP memo §10): password "MyPw".
     @Test func ntPasswordHashMatchesRFC2433AppendixB() {
         #expect(NTPasswordHash(password: "MyPw").bytes == hex("FC 15 6A F7 ED CD 6C 0E DD E3 33 7D 42 7F 4E AC"))
-        #expect(NTPasswordHash(utf16LittleEndianPassword: hex("4D 00 79 00 50 00 77 00")) == NTPasswordHash(password: "MyPw"))
+        #expect(
+            NTPasswordHash(utf16LittleEndianPassword: hex("4D 00 79 00 50 00 77 00"))
+                == NTPasswordHash(password: "MyPw")
+        )
     }
 
     /// RFC 2433 §B.2: the 24-byte NtChallengeResponse of "MyPw" to challenge 10 2D B5 DF 08 5D 30 41.
@@ -36,7 +39,10 @@ import Testing
 
     /// RFC 2433 §3: 24 zero bytes (no LM response), the NT response, flag 1.
     @Test func responseValueHasZeroLMResponseAndNTFlag() throws {
-        let value = try MSCHAPv1.responseValue(challenge: Self.challenge, passwordHash: NTPasswordHash(password: "MyPw"))
+        let value = try MSCHAPv1.responseValue(
+            challenge: Self.challenge,
+            passwordHash: NTPasswordHash(password: "MyPw")
+        )
         #expect(value.count == MSCHAPv1.responseValueLength)
         #expect(value[0..<24].allSatisfy { $0 == 0 })
         #expect(Array(value[24..<48]) == hex("4E 9D 3C 8F 9C FD 38 5D 5B F4 D3 24 67 91 95 6C A4 C3 51 AB 40 9A 3D 61"))
@@ -52,7 +58,9 @@ import Testing
         #expect(!MSCHAPv1.verifyNTResponse(bad, challenge: Self.challenge, passwordHash: hash))
         #expect(!MSCHAPv1.verifyNTResponse(Array(good.prefix(23)), challenge: Self.challenge, passwordHash: hash))
         #expect(!MSCHAPv1.verifyNTResponse(good, challenge: Array(Self.challenge.prefix(7)), passwordHash: hash))
-        #expect(!MSCHAPv1.verifyNTResponse(good, challenge: Self.challenge, passwordHash: NTPasswordHash(password: "MyPW")))
+        #expect(
+            !MSCHAPv1.verifyNTResponse(good, challenge: Self.challenge, passwordHash: NTPasswordHash(password: "MyPW"))
+        )
     }
 
     @Test func ntChallengeResponseRejectsWrongChallengeLength() {

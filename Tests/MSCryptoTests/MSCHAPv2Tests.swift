@@ -20,7 +20,10 @@ enum RFC2759Sample {
 
     @Test func passwordHashesMatchRFC2759Section9_2() {
         // "0-to-256-unicode-char Password: 63 00 6C 00 69 00 …"
-        #expect(NTPasswordHash.utf16LittleEndian(S.password) == hex("63 00 6C 00 69 00 65 00 6E 00 74 00 50 00 61 00 73 00 73 00"))
+        #expect(
+            NTPasswordHash.utf16LittleEndian(S.password)
+                == hex("63 00 6C 00 69 00 65 00 6E 00 74 00 50 00 61 00 73 00 73 00")
+        )
         let hash = NTPasswordHash(password: S.password)
         #expect(hash.bytes == S.passwordHash)
         #expect(hash.hashed.bytes == S.passwordHashHash)

@@ -25,7 +25,9 @@ import Testing
     /// The authenticator recovers the new password from the block, whatever it is (up to 256 UTF-16 units).
     @Test func decryptNewPasswordRecoversAnyPassword() async throws {
         let characters = Array("abcXYZ019 !~äöüß€中文😀")
-        await propertyCheck(input: Gen.int(in: 0...(characters.count - 1)).array(of: 0...120), Gen.uint64()) { indices, seed in
+        await propertyCheck(input: Gen.int(in: 0...(characters.count - 1)).array(of: 0...120), Gen.uint64()) {
+            indices,
+            seed in
             let password = String(indices.map { characters[$0] })
             var generator = SeededGenerator(seed: seed)
             let old = NTPasswordHash(password: "old password \(seed)")
@@ -71,7 +73,10 @@ import Testing
                 oldPasswordHash: NTPasswordHash(password: "right \(attempt)"),
                 using: &generator
             )
-            if let recovered = try? MSCHAPv2.decryptNewPassword(block, oldPasswordHash: NTPasswordHash(password: "wrong")) {
+            if let recovered = try? MSCHAPv2.decryptNewPassword(
+                block,
+                oldPasswordHash: NTPasswordHash(password: "wrong")
+            ) {
                 #expect(recovered != "new-secret")
             } else {
                 rejected += 1
@@ -79,7 +84,10 @@ import Testing
         }
         #expect(rejected >= 195)
         #expect(throws: MSCryptoError.invalidLength(.encryptedPasswordBlock, expected: 516, actual: 515)) {
-            try MSCHAPv2.decryptNewPassword([UInt8](repeating: 0, count: 515), oldPasswordHash: NTPasswordHash(password: ""))
+            try MSCHAPv2.decryptNewPassword(
+                [UInt8](repeating: 0, count: 515),
+                oldPasswordHash: NTPasswordHash(password: "")
+            )
         }
     }
 
@@ -87,12 +95,33 @@ import Testing
     @Test func encryptedHashIsDESOfOldHashHalvesUnderNewHash() throws {
         let old = NTPasswordHash(password: "clientPass")
         let new = NTPasswordHash(password: "MyPw")
-        let cipher = MSCHAPv2.oldNTPasswordHashEncryptedWithNewNTPasswordHash(newPasswordHash: new, oldPasswordHash: old)
+        let cipher = MSCHAPv2.oldNTPasswordHashEncryptedWithNewNTPasswordHash(
+            newPasswordHash: new,
+            oldPasswordHash: old
+        )
         let first = try DES.desEncrypt(clear: Array(old.bytes[0..<8]), key: Array(new.bytes[0..<7]))
         let second = try DES.desEncrypt(clear: Array(old.bytes[8..<16]), key: Array(new.bytes[7..<14]))
         #expect(cipher == first + second)
-        #expect(MSCHAPv2.verifyOldNTPasswordHashEncryptedWithNewNTPasswordHash(cipher, newPasswordHash: new, oldPasswordHash: old))
-        #expect(!MSCHAPv2.verifyOldNTPasswordHashEncryptedWithNewNTPasswordHash(cipher, newPasswordHash: old, oldPasswordHash: new))
-        #expect(!MSCHAPv2.verifyOldNTPasswordHashEncryptedWithNewNTPasswordHash(Array(cipher.prefix(15)), newPasswordHash: new, oldPasswordHash: old))
+        #expect(
+            MSCHAPv2.verifyOldNTPasswordHashEncryptedWithNewNTPasswordHash(
+                cipher,
+                newPasswordHash: new,
+                oldPasswordHash: old
+            )
+        )
+        #expect(
+            !MSCHAPv2.verifyOldNTPasswordHashEncryptedWithNewNTPasswordHash(
+                cipher,
+                newPasswordHash: old,
+                oldPasswordHash: new
+            )
+        )
+        #expect(
+            !MSCHAPv2.verifyOldNTPasswordHashEncryptedWithNewNTPasswordHash(
+                Array(cipher.prefix(15)),
+                newPasswordHash: new,
+                oldPasswordHash: old
+            )
+        )
     }
 }

@@ -10,14 +10,22 @@ import Testing
         return [String(describing: value), String(reflecting: value), "\(value)", dumped]
     }
 
-    private func expectRedacted(_ value: some Any, secrets: [[UInt8]], sourceLocation: SourceLocation = #_sourceLocation) {
+    private func expectRedacted(
+        _ value: some Any,
+        secrets: [[UInt8]],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         for text in self.renderings(value) {
             for secret in secrets {
                 let lower = hexString(secret)
                 let upper = lower.uppercased()
                 #expect(!text.contains(lower) && !text.contains(upper), "\(text)", sourceLocation: sourceLocation)
                 // Also not as a decimal array.
-                #expect(!text.contains(secret.prefix(4).map(String.init).joined(separator: ", ")), "\(text)", sourceLocation: sourceLocation)
+                #expect(
+                    !text.contains(secret.prefix(4).map(String.init).joined(separator: ", ")),
+                    "\(text)",
+                    sourceLocation: sourceLocation
+                )
             }
             #expect(text.contains("redacted"), "\(text)", sourceLocation: sourceLocation)
         }

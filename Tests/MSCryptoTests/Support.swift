@@ -5,7 +5,8 @@ func hex(_ text: String) -> [UInt8] {
     let digits = Array(text.utf8.filter { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\n") })
     precondition(digits.count % 2 == 0, "odd number of hex digits in test vector")
     return stride(from: 0, to: digits.count, by: 2).map { index in
-        UInt8(String(decoding: digits[index...(index + 1)], as: UTF8.self), radix: 16) ?? { preconditionFailure("bad hex") }()
+        UInt8(String(decoding: digits[index...(index + 1)], as: UTF8.self), radix: 16)
+            ?? { preconditionFailure("bad hex") }()
     }
 }
 

@@ -87,7 +87,11 @@ func measure(_ workload: Workload, _ implementation: Implementation, size: Int) 
         elapsed = buffer.withUnsafeMutableBytes { raw in time(iterations) { header = encryptor.encrypt(raw) } }
         blackHole(UInt8(truncatingIfNeeded: header.rawValue))
     case (.stateless, _), (.stateful, _):
-        let mppe = bench_mppe_new(implementation == .openSSL ? Int32(BENCH_OPENSSL) : Int32(BENCH_PLAIN_C), master, initialSession)
+        let mppe = bench_mppe_new(
+            implementation == .openSSL ? Int32(BENCH_OPENSSL) : Int32(BENCH_PLAIN_C),
+            master,
+            initialSession
+        )
         defer { bench_mppe_free(mppe) }
         var header: UInt16 = 0
         elapsed = buffer.withUnsafeMutableBufferPointer { pointer in
@@ -122,11 +126,15 @@ func checkAgreement() {
             var b = a
             var c = a
             let header = ours.encrypt(&a)
-            let headers = mode == .stateless
+            let headers =
+                mode == .stateless
                 ? (bench_mppe_stateless_encrypt(openSSL, &b, b.count), bench_mppe_stateless_encrypt(plain, &c, c.count))
                 : (bench_mppe_stateful_encrypt(openSSL, &b, b.count), bench_mppe_stateful_encrypt(plain, &c, c.count))
             precondition(a == b && b == c, "\(mode) packet \(index): MSCrypto, OpenSSL and plain C disagree")
-            precondition(header.rawValue == headers.0 && headers.0 == headers.1, "\(mode) packet \(index): headers differ")
+            precondition(
+                header.rawValue == headers.0 && headers.0 == headers.1,
+                "\(mode) packet \(index): headers differ"
+            )
         }
     }
     print("Agreement: MSCrypto MPPE-128 output equals OpenSSL's and plain C's for 4200 packets, both modes.\n")
@@ -179,16 +187,23 @@ func countAllocations() -> [(String, Double)] {
         results.append(("RC4.process, 1400 B", allocationsPerPacket { rc4.process(raw) }))
         for mode in [MPPEMode.stateless, .stateful] {
             var encryptor = MPPEEncryptor(key: key, mode: mode)
-            results.append(("MPPEEncryptor \(mode) encrypt", allocationsPerPacket { blackHole(UInt8(truncatingIfNeeded: encryptor.encrypt(raw).rawValue)) }))
+            results.append(
+                (
+                    "MPPEEncryptor \(mode) encrypt",
+                    allocationsPerPacket { blackHole(UInt8(truncatingIfNeeded: encryptor.encrypt(raw).rawValue)) }
+                )
+            )
             var sender = MPPEEncryptor(key: key, mode: mode)
             var decryptor = MPPEDecryptor(key: key, mode: mode, lateKeyCacheSize: mode == .stateless ? 32 : 0)
-            results.append((
-                "MPPEDecryptor \(mode) decrypt",
-                allocationsPerPacket {
-                    let header = sender.encrypt(raw)
-                    if case .failure = decryptor.decrypt(header: header, ciphertext: raw) { fatalError("decrypt") }
-                }
-            ))
+            results.append(
+                (
+                    "MPPEDecryptor \(mode) decrypt",
+                    allocationsPerPacket {
+                        let header = sender.encrypt(raw)
+                        if case .failure = decryptor.decrypt(header: header, ciphertext: raw) { fatalError("decrypt") }
+                    }
+                )
+            )
         }
     }
     return results
@@ -230,7 +245,9 @@ for workload in Workload.allCases {
         }
         for reference in [Implementation.openSSL, .plainC] {
             let values = ratios[workload]?[size]?[reference] ?? [0]
-            cells.append("**\(format(median(values), 2))** [\(format(values.min() ?? 0, 2))–\(format(values.max() ?? 0, 2))]")
+            cells.append(
+                "**\(format(median(values), 2))** [\(format(values.min() ?? 0, 2))–\(format(values.max() ?? 0, 2))]"
+            )
         }
         print("| " + cells.joined(separator: " | ") + " |")
     }

@@ -15,6 +15,8 @@ public enum PPPDropReason: Error, Hashable, Sendable, CustomStringConvertible {
     case protocolNotOpen(PPPProtocolNumber)
     /// A frame too large for the peer's MRU, or a buffer without headroom.
     case tooLarge(Int)
+    /// The peer's GRE receive window is full (RFC 2637 §4.2.4); set by the tunnel.
+    case peerWindowFull
 
     public var description: String {
         switch self {
@@ -24,6 +26,7 @@ public enum PPPDropReason: Error, Hashable, Sendable, CustomStringConvertible {
         case .encryptionNotNegotiated: return "MPPE frame but MPPE is not negotiated"
         case .protocolNotOpen(let p): return "\(p) frame but its NCP is not open"
         case .tooLarge(let size): return "frame of \(size) octets exceeds the peer's MRU"
+        case .peerWindowFull: return "the peer's receive window is full"
         }
     }
 }

@@ -1,0 +1,606 @@
+import NIOCore
+
+/// The PPTP control connection and its calls (RFC 2637 §3), for either role, as a sans-I/O
+/// engine: fed with TCP bytes and `now`, it returns messages to send, events and the next
+/// deadline. The shell owns the TCP connection and the Call ID allocator.
+public struct ControlConnection: Sendable {
+    public let configuration: ControlConnectionConfiguration
+    public private(set) var state: ControlConnectionState = .idle
+    /// What the peer told us in SCCRQ/SCCRP.
+    public private(set) var peer: PeerInformation?
+    /// Why the connection closed, once it has.
+    public private(set) var closeReason: ControlCloseReason?
+
+    /// One call on the connection (RFC 2637 §3.2).
+    public struct Call: Hashable, Sendable {
+        public enum State: Hashable, Sendable, CustomStringConvertible {
+            /// PNS: OCRQ sent, waiting for OCRP. PAC: ICRQ sent, waiting for ICRP.
+            case waitReply
+            /// The peer's OCRQ (PAC) or ICRQ (PNS) waits for the layer above to answer.
+            case waitAnswer
+            /// PNS: ICRP sent, waiting for ICCN.
+            case waitConnect
+            case established
+            /// PNS: Call-Clear-Request sent, waiting for Call-Disconnect-Notify.
+            case waitDisconnect
+
+            public var description: String {
+                switch self {
+                case .waitReply: return "wait_reply"
+                case .waitAnswer: return "wait_answer"
+                case .waitConnect: return "wait_connect"
+                case .established: return "established"
+                case .waitDisconnect: return "wait_disconnect"
+                }
+            }
+        }
+
+        public var state: State
+        /// Our Call ID (0 while an offer waits for an answer; offers are keyed by the peer's ID).
+        public var callID: UInt16
+        public var peerCallID: UInt16?
+        public var direction: CallDirection
+        public var peerWindow: UInt16 = 0
+        public var peerProcessingDelay: UInt16 = 0
+        public var framing: FramingType = .asynchronous
+        public var connectSpeed: UInt32 = 0
+        /// When a transitional state times out (RFC 2637 §3.2.1).
+        public var deadline: NIODeadline?
+        var offer: CallOffer?
+    }
+
+    /// Live calls by our Call ID.
+    public private(set) var calls: [UInt16: Call] = [:]
+    /// Offers waiting for an answer, by the peer's Call ID.
+    public private(set) var offers: [UInt16: Call] = [:]
+
+    private var decoder = ControlStreamDecoder()
+    private var establishDeadline: NIODeadline?
+    private var idleDeadline: NIODeadline?
+    private var echoDeadline: NIODeadline?
+    private var stopDeadline: NIODeadline?
+    private var outstandingEcho: UInt32?
+    private var echoIdentifier: UInt32
+    private var stopReason: StopControlConnectionReason = .none
+    /// Whether we win an SCCRQ collision (RFC 2637 §3.1.3: the higher IP address wins).
+    public let winsCollision: Bool
+
+    /// - Parameters:
+    ///   - winsCollision: whether our address is the higher (see `ControlConnection.wins`).
+    ///   - echoIdentifierSeed: the first Echo-Request identifier (from the injected randomness).
+    public init(configuration: ControlConnectionConfiguration, winsCollision: Bool = true, echoIdentifierSeed: UInt32 = 1) {
+        self.configuration = configuration
+        self.winsCollision = winsCollision
+        self.echoIdentifier = echoIdentifierSeed
+    }
+
+    /// RFC 2637 §3.1.3: "The 'winner' of the initiation race is the peer with the higher IP
+    /// address (compared as 32 bit unsigned values)".
+    public static func wins(localAddress: UInt32, peerAddress: UInt32) -> Bool { localAddress > peerAddress }
+
+    /// The earliest time `timeout(now:)` has work.
+    public var nextDeadline: NIODeadline? {
+        var deadlines = [establishDeadline, idleDeadline, echoDeadline, stopDeadline].compactMap { $0 }
+        for call in calls.values { if let d = call.deadline { deadlines.append(d) } }
+        for call in offers.values { if let d = call.deadline { deadlines.append(d) } }
+        return deadlines.min()
+    }
+
+    public var isEstablished: Bool { state == .established }
+
+    // MARK: - Opening
+
+    /// We opened the TCP connection: send SCCRQ (RFC 2637 §3.1.1 idle → wait_ctl_reply).
+    public mutating func connect(now: NIODeadline) -> [ControlAction] {
+        guard state == .idle else { return [] }
+        state = .waitControlReply
+        establishDeadline = now + configuration.establishTimeout
+        let request = StartControlConnectionRequest(
+            protocolVersion: 0x0100, framingCapabilities: configuration.framingCapabilities,
+            bearerCapabilities: configuration.bearerCapabilities, maximumChannels: configuration.maximumChannels,
+            firmwareRevision: configuration.firmwareRevision, hostName: configuration.hostName, vendor: configuration.vendor)
+        return [.send(.startControlConnectionRequest(request))]
+    }
+
+    /// We accepted a TCP connection: wait for SCCRQ (RFC 2637 §3.1.2).
+    public mutating func accepted(now: NIODeadline) -> [ControlAction] {
+        guard state == .idle else { return [] }
+        state = .waitControlRequest
+        establishDeadline = now + configuration.establishTimeout
+        return []
+    }
+
+    // MARK: - Input
+
+    /// Bytes from TCP.
+    public mutating func receive(bytes: ByteBuffer, now: NIODeadline) -> [ControlAction] {
+        guard state != .closed else { return [] }
+        decoder.append(bytes)
+        return drain(now: now)
+    }
+
+    /// Bytes from TCP.
+    public mutating func receive(bytes: [UInt8], now: NIODeadline) -> [ControlAction] {
+        guard state != .closed else { return [] }
+        decoder.append(bytes)
+        return drain(now: now)
+    }
+
+    private mutating func drain(now: NIODeadline) -> [ControlAction] {
+        var actions: [ControlAction] = []
+        while state != .closed {
+            let output: ControlStreamDecoder.Output?
+            do {
+                output = try decoder.next()
+            } catch {
+                // RFC 2637 §1.4: loss of synchronisation closes the connection at once.
+                close(.framingLost(error), into: &actions)
+                break
+            }
+            guard let output else { break }
+            switch output {
+            case .message(let message): actions += receive(message, now: now)
+            case .rejected(let error): actions.append(.violation(.rejectedMessage(error)))
+            }
+        }
+        return actions
+    }
+
+    /// One decoded message (tests feed messages directly).
+    public mutating func receive(_ message: ControlMessage, now: NIODeadline) -> [ControlAction] {
+        var actions: [ControlAction] = []
+        guard state != .closed else { return actions }
+        if state == .established || state == .waitStopReply {
+            // RFC 2637 §3.1.4: any control message proves the peer alive.
+            idleDeadline = now + configuration.echoInterval
+        }
+        switch (state, message) {
+        // MARK: Establishment
+        case (.waitControlRequest, .startControlConnectionRequest(let request)):
+            acceptStart(request, now: now, into: &actions)
+        case (.waitControlReply, .startControlConnectionRequest(let request)):
+            // RFC 2637 §3.1.3 collision: the loser answers the winner's request.
+            if winsCollision {
+                actions.append(.violation(.unexpectedMessage(message.messageType, state: state)))
+            } else {
+                acceptStart(request, now: now, into: &actions)
+            }
+        case (.waitControlReply, .startControlConnectionReply(let reply)):
+            guard reply.resultCode == .success else {
+                close(.peerRefused(reply.resultCode, reply.errorCode), into: &actions)
+                break
+            }
+            guard reply.protocolVersion >= 0x0100 else {
+                // RFC 2637 §3.1.1: an earlier, unsupported version: Stop-Control-Connection.
+                stop(reason: .stopProtocol, now: now, into: &actions)
+                break
+            }
+            established(peer: PeerInformation(reply: reply), now: now, into: &actions)
+
+        // MARK: Keep-alive (RFC 2637 §2.5, §2.6)
+        case (.established, .echoRequest(let request)), (.waitStopReply, .echoRequest(let request)):
+            actions.append(.send(.echoReply(EchoReply(identifier: request.identifier))))
+        case (.waitControlRequest, .echoRequest(let request)), (.waitControlReply, .echoRequest(let request)):
+            // RFC 2637 §2.6 / §2.16 error 1: not connected.
+            actions.append(.send(.echoReply(EchoReply(identifier: request.identifier, resultCode: .generalError, errorCode: .notConnected))))
+        case (.established, .echoReply(let reply)), (.waitStopReply, .echoReply(let reply)):
+            if reply.identifier == outstandingEcho {
+                outstandingEcho = nil
+                echoDeadline = nil
+            } else {
+                actions.append(.violation(.unsolicitedEchoReply(reply.identifier)))
+            }
+
+        // MARK: Stop (RFC 2637 §2.3, §2.4)
+        case (.established, .stopControlConnectionRequest(let request)), (.waitStopReply, .stopControlConnectionRequest(let request)),
+            (.waitControlReply, .stopControlConnectionRequest(let request)), (.waitControlRequest, .stopControlConnectionRequest(let request)):
+            actions.append(.send(.stopControlConnectionReply(StopControlConnectionReply())))
+            close(.peerStopped(request.reason), into: &actions)
+        case (.waitStopReply, .stopControlConnectionReply):
+            close(.localStop(stopReason), into: &actions)
+
+        // MARK: Calls
+        case (.established, .outgoingCallRequest(let request)):
+            offer(.outgoing(request), now: now, into: &actions)
+        case (.established, .incomingCallRequest(let request)):
+            offer(.incoming(request), now: now, into: &actions)
+        case (.established, .outgoingCallReply(let reply)):
+            receiveOutgoingCallReply(reply, into: &actions)
+        case (.established, .incomingCallReply(let reply)):
+            receiveIncomingCallReply(reply, now: now, into: &actions)
+        case (.established, .incomingCallConnected(let connected)):
+            guard var call = calls[connected.peerCallID], call.state == .waitConnect else {
+                actions.append(.violation(.unknownCall(message.messageType, callID: connected.peerCallID)))
+                break
+            }
+            call.state = .established
+            call.deadline = nil
+            call.peerWindow = connected.receiveWindowSize
+            call.peerProcessingDelay = connected.transmitDelay
+            call.framing = connected.framingType
+            call.connectSpeed = connected.connectSpeed
+            calls[call.callID] = call
+            actions.append(.callConnected(CallInformation(call)))
+        case (.established, .callClearRequest(let request)):
+            // RFC 2637 §2.12: the Call ID is the PNS's (our peer Call ID).
+            guard configuration.role == .pac, let call = calls.values.first(where: { $0.peerCallID == request.callID }) else {
+                actions.append(.violation(.unknownCall(message.messageType, callID: request.callID)))
+                break
+            }
+            // RFC 2637 §3.2.4.1: answer with Call-Disconnect-Notify, result 4 (request).
+            actions.append(.send(.callDisconnectNotify(CallDisconnectNotify(callID: call.callID, resultCode: .request))))
+            removeCall(call.callID, reason: .peerRequested, into: &actions)
+        case (.established, .callDisconnectNotify(let notify)), (.waitStopReply, .callDisconnectNotify(let notify)):
+            // RFC 2637 §2.13: the Call ID is the PAC's (our peer Call ID). Windows sends result 0.
+            guard configuration.role == .pns, let call = calls.values.first(where: { $0.peerCallID == notify.callID }) else {
+                actions.append(.violation(.unknownCall(message.messageType, callID: notify.callID)))
+                break
+            }
+            removeCall(
+                call.callID,
+                reason: .disconnected(result: notify.resultCode, error: notify.errorCode, cause: notify.causeCode, statistics: notify.callStatistics.printable),
+                into: &actions)
+        case (.established, .wanErrorNotify(let notify)):
+            // RFC 2637 §2.14: "Peer's Call ID" is the PNS's own Call ID.
+            guard calls[notify.peerCallID] != nil else {
+                actions.append(.violation(.unknownCall(message.messageType, callID: notify.peerCallID)))
+                break
+            }
+            actions.append(.wanError(callID: notify.peerCallID, notify))
+        case (.established, .setLinkInfo(let info)):
+            // RFC 2637 §2.15: "Peer's Call ID" is the PAC's own Call ID. Windows and pptp-linux
+            // send it before and after LCP; it is always accepted ([MS-PTPT] §3.3.5.5).
+            guard calls[info.peerCallID] != nil else {
+                actions.append(.violation(.unknownCall(message.messageType, callID: info.peerCallID)))
+                break
+            }
+            actions.append(.linkInfo(callID: info.peerCallID, sendACCM: info.sendACCM, receiveACCM: info.receiveACCM))
+
+        // MARK: Requests before establishment: answered with "not connected"
+        case (.waitControlRequest, .outgoingCallRequest(let request)), (.waitControlReply, .outgoingCallRequest(let request)):
+            actions.append(.send(.outgoingCallReply(OutgoingCallReply(callID: 0, peerCallID: request.callID, resultCode: .generalError, errorCode: .notConnected))))
+            actions.append(.violation(.unexpectedMessage(message.messageType, state: state)))
+        case (.waitControlRequest, .incomingCallRequest(let request)), (.waitControlReply, .incomingCallRequest(let request)):
+            actions.append(.send(.incomingCallReply(IncomingCallReply(callID: 0, peerCallID: request.callID, resultCode: .generalError, errorCode: .notConnected))))
+            actions.append(.violation(.unexpectedMessage(message.messageType, state: state)))
+
+        // MARK: Everything else is out of place: reported, otherwise ignored
+        case (.idle, _), (.closed, _),
+            (.waitControlRequest, .startControlConnectionReply), (.waitControlRequest, .stopControlConnectionReply),
+            (.waitControlRequest, .echoReply), (.waitControlRequest, .outgoingCallReply), (.waitControlRequest, .incomingCallReply),
+            (.waitControlRequest, .incomingCallConnected), (.waitControlRequest, .callClearRequest),
+            (.waitControlRequest, .callDisconnectNotify), (.waitControlRequest, .wanErrorNotify), (.waitControlRequest, .setLinkInfo),
+            (.waitControlReply, .stopControlConnectionReply), (.waitControlReply, .echoReply), (.waitControlReply, .outgoingCallReply),
+            (.waitControlReply, .incomingCallReply), (.waitControlReply, .incomingCallConnected), (.waitControlReply, .callClearRequest),
+            (.waitControlReply, .callDisconnectNotify), (.waitControlReply, .wanErrorNotify), (.waitControlReply, .setLinkInfo),
+            (.established, .startControlConnectionRequest), (.established, .startControlConnectionReply),
+            (.established, .stopControlConnectionReply),
+            (.waitStopReply, .startControlConnectionRequest), (.waitStopReply, .startControlConnectionReply),
+            (.waitStopReply, .outgoingCallRequest), (.waitStopReply, .outgoingCallReply), (.waitStopReply, .incomingCallRequest),
+            (.waitStopReply, .incomingCallReply), (.waitStopReply, .incomingCallConnected), (.waitStopReply, .callClearRequest),
+            (.waitStopReply, .wanErrorNotify), (.waitStopReply, .setLinkInfo):
+            actions.append(.violation(.unexpectedMessage(message.messageType, state: state)))
+        }
+        return actions
+    }
+
+    private mutating func acceptStart(_ request: StartControlConnectionRequest, now: NIODeadline, into actions: inout [ControlAction]) {
+        // RFC 2637 §3.1.2: an earlier version we cannot support is answered with an error and
+        // the TCP connection closed; a later one is answered with our version.
+        guard request.protocolVersion >= 0x0100 else {
+            var reply = startReply(result: .unsupportedVersion)
+            reply.errorCode = .none
+            actions.append(.send(.startControlConnectionReply(reply)))
+            close(.unsupportedVersion(request.protocolVersion), into: &actions)
+            return
+        }
+        actions.append(.send(.startControlConnectionReply(startReply(result: .success))))
+        established(peer: PeerInformation(request: request), now: now, into: &actions)
+    }
+
+    private func startReply(result: StartControlConnectionResult) -> StartControlConnectionReply {
+        StartControlConnectionReply(
+            protocolVersion: 0x0100, resultCode: result, errorCode: .none, framingCapabilities: configuration.framingCapabilities,
+            bearerCapabilities: configuration.bearerCapabilities, maximumChannels: configuration.maximumChannels,
+            firmwareRevision: configuration.firmwareRevision, hostName: configuration.hostName, vendor: configuration.vendor)
+    }
+
+    private mutating func established(peer: PeerInformation, now: NIODeadline, into actions: inout [ControlAction]) {
+        state = .established
+        self.peer = peer
+        establishDeadline = nil
+        idleDeadline = now + configuration.echoInterval
+        actions.append(.established(peer))
+    }
+
+    // MARK: - Calls
+
+    /// PNS: places an outgoing call with our Call ID (RFC 2637 §2.7, §3.2.4.2).
+    public mutating func placeOutgoingCall(callID: UInt16, serialNumber: UInt16, phoneNumber: String = "", now: NIODeadline) -> [ControlAction] {
+        guard state == .established, calls[callID] == nil else { return [] }
+        calls[callID] = Call(state: .waitReply, callID: callID, peerCallID: nil, direction: .outgoing, deadline: now + configuration.callStateTimeout)
+        let request = OutgoingCallRequest(
+            callID: callID, callSerialNumber: serialNumber, receiveWindowSize: configuration.receiveWindow,
+            processingDelay: configuration.processingDelay, phoneNumber: phoneNumber)
+        return [.send(.outgoingCallRequest(request))]
+    }
+
+    /// PAC: signals a dial-in user to the PNS (RFC 2637 §2.9, §3.2.3.1).
+    public mutating func placeIncomingCall(
+        callID: UInt16, serialNumber: UInt16, dialedNumber: String = "", dialingNumber: String = "", now: NIODeadline
+    ) -> [ControlAction] {
+        guard state == .established, calls[callID] == nil else { return [] }
+        calls[callID] = Call(state: .waitReply, callID: callID, peerCallID: nil, direction: .incoming, deadline: now + configuration.callStateTimeout)
+        let request = IncomingCallRequest(callID: callID, callSerialNumber: serialNumber, dialedNumber: dialedNumber, dialingNumber: dialingNumber)
+        return [.send(.incomingCallRequest(request))]
+    }
+
+    private mutating func offer(_ offer: CallOffer, now: NIODeadline, into actions: inout [ControlAction]) {
+        let peerID = offer.peerCallID
+        let expected: PPTPRole = {
+            if case .outgoing = offer { return .pac } else { return .pns }
+        }()
+        guard configuration.role == expected, configuration.acceptsCalls else {
+            refuse(offer, error: .none, into: &actions)
+            return
+        }
+        if offers[peerID] != nil || calls.values.contains(where: { $0.peerCallID == peerID }) {
+            actions.append(.violation(.duplicateCall(peerCallID: peerID)))
+            refuse(offer, error: .badCallID, into: &actions)
+            return
+        }
+        var call = Call(state: .waitAnswer, callID: 0, peerCallID: peerID, direction: expected == .pac ? .outgoing : .incoming, deadline: now + configuration.callStateTimeout)
+        call.offer = offer
+        switch offer {
+        case .outgoing(let request):
+            call.peerWindow = request.receiveWindowSize
+            call.peerProcessingDelay = request.processingDelay
+            call.framing = request.framingType
+            call.connectSpeed = request.maximumBPS
+        case .incoming(let request):
+            call.framing = .asynchronous
+            _ = request
+        }
+        offers[peerID] = call
+        actions.append(.callOffered(offer))
+    }
+
+    private func refuse(_ offer: CallOffer, error: GeneralErrorCode, into actions: inout [ControlAction]) {
+        switch offer {
+        case .outgoing(let request):
+            let result: OutgoingCallResult = error == .none ? .doNotAccept : .generalError
+            actions.append(.send(.outgoingCallReply(OutgoingCallReply(callID: 0, peerCallID: request.callID, resultCode: result, errorCode: error))))
+        case .incoming(let request):
+            let result: IncomingCallResult = error == .none ? .doNotAccept : .generalError
+            actions.append(.send(.incomingCallReply(IncomingCallReply(callID: 0, peerCallID: request.callID, resultCode: result, errorCode: error))))
+        }
+    }
+
+    /// Answers a `.callOffered`: with a Call ID to accept, nil to refuse (no resources).
+    public mutating func answerCall(peerCallID: UInt16, with callID: UInt16?, now: NIODeadline) -> [ControlAction] {
+        guard state == .established, var call = offers.removeValue(forKey: peerCallID), let offer = call.offer else { return [] }
+        var actions: [ControlAction] = []
+        guard let callID, calls[callID] == nil else {
+            switch offer {
+            case .outgoing(let request):
+                actions.append(.send(.outgoingCallReply(OutgoingCallReply(callID: 0, peerCallID: request.callID, resultCode: .generalError, errorCode: .noResource))))
+            case .incoming(let request):
+                actions.append(.send(.incomingCallReply(IncomingCallReply(callID: 0, peerCallID: request.callID, resultCode: .generalError, errorCode: .noResource))))
+            }
+            return actions
+        }
+        call.callID = callID
+        call.offer = nil
+        switch offer {
+        case .outgoing:
+            // RFC 2637 §3.2.4.1: a VPN "call" connects at once.
+            call.state = .established
+            call.deadline = nil
+            calls[callID] = call
+            actions.append(.send(.outgoingCallReply(OutgoingCallReply(
+                callID: callID, peerCallID: peerCallID, resultCode: .connected, connectSpeed: call.connectSpeed == 0 ? 100_000_000 : call.connectSpeed,
+                receiveWindowSize: configuration.receiveWindow, processingDelay: configuration.processingDelay))))
+            actions.append(.callConnected(CallInformation(call)))
+        case .incoming:
+            call.state = .waitConnect
+            call.deadline = now + configuration.callStateTimeout
+            calls[callID] = call
+            actions.append(.send(.incomingCallReply(IncomingCallReply(
+                callID: callID, peerCallID: peerCallID, resultCode: .connect, receiveWindowSize: configuration.receiveWindow,
+                transmitDelay: configuration.processingDelay))))
+        }
+        return actions
+    }
+
+    private mutating func receiveOutgoingCallReply(_ reply: OutgoingCallReply, into actions: inout [ControlAction]) {
+        guard configuration.role == .pns, var call = calls[reply.peerCallID], call.state == .waitReply, call.direction == .outgoing else {
+            actions.append(.violation(.unknownCall(.outgoingCallReply, callID: reply.peerCallID)))
+            return
+        }
+        guard reply.resultCode == .connected else {
+            removeCall(call.callID, reason: .outgoingCallRefused(result: reply.resultCode, error: reply.errorCode, cause: reply.causeCode), into: &actions)
+            return
+        }
+        call.state = .established
+        call.deadline = nil
+        call.peerCallID = reply.callID
+        call.peerWindow = reply.receiveWindowSize
+        call.peerProcessingDelay = reply.processingDelay
+        call.connectSpeed = reply.connectSpeed
+        call.framing = .asynchronous
+        calls[call.callID] = call
+        actions.append(.callConnected(CallInformation(call)))
+    }
+
+    private mutating func receiveIncomingCallReply(_ reply: IncomingCallReply, now: NIODeadline, into actions: inout [ControlAction]) {
+        guard configuration.role == .pac, var call = calls[reply.peerCallID], call.state == .waitReply, call.direction == .incoming else {
+            actions.append(.violation(.unknownCall(.incomingCallReply, callID: reply.peerCallID)))
+            return
+        }
+        guard reply.resultCode == .connect else {
+            removeCall(call.callID, reason: .incomingCallRefused(result: reply.resultCode, error: reply.errorCode), into: &actions)
+            return
+        }
+        // RFC 2637 §3.2.3.1: answer the call, send Incoming-Call-Connected.
+        call.state = .established
+        call.deadline = nil
+        call.peerCallID = reply.callID
+        call.peerWindow = reply.receiveWindowSize
+        call.peerProcessingDelay = reply.transmitDelay
+        call.framing = .asynchronous
+        call.connectSpeed = 100_000_000
+        calls[call.callID] = call
+        actions.append(.send(.incomingCallConnected(IncomingCallConnected(
+            peerCallID: reply.callID, connectSpeed: call.connectSpeed, receiveWindowSize: configuration.receiveWindow,
+            transmitDelay: configuration.processingDelay, framingType: .asynchronous))))
+        actions.append(.callConnected(CallInformation(call)))
+    }
+
+    /// Clears one of our calls: the PNS sends Call-Clear-Request and waits for the
+    /// Call-Disconnect-Notify; the PAC sends Call-Disconnect-Notify and is done.
+    public mutating func clearCall(_ callID: UInt16, result: CallDisconnectResult = .adminShutdown, now: NIODeadline) -> [ControlAction] {
+        var actions: [ControlAction] = []
+        guard state == .established || state == .waitStopReply, var call = calls[callID] else { return actions }
+        switch configuration.role {
+        case .pns:
+            guard let peerCallID = call.peerCallID, call.state == .established || call.state == .waitConnect else {
+                // Nothing was agreed with the peer yet: just forget it.
+                removeCall(callID, reason: .local, into: &actions)
+                return actions
+            }
+            guard call.state != .waitDisconnect else { return actions }
+            _ = peerCallID
+            call.state = .waitDisconnect
+            call.deadline = now + configuration.callStateTimeout
+            calls[callID] = call
+            // RFC 2637 §2.12: Call-Clear-Request carries the PNS's own Call ID.
+            actions.append(.send(.callClearRequest(CallClearRequest(callID: callID))))
+        case .pac:
+            actions.append(.send(.callDisconnectNotify(CallDisconnectNotify(callID: callID, resultCode: result))))
+            removeCall(callID, reason: .local, into: &actions)
+        }
+        return actions
+    }
+
+    /// PNS: Set-Link-Info with the ACCMs PPP negotiated (RFC 2637 §2.15).
+    public mutating func sendLinkInfo(_ callID: UInt16, sendACCM: UInt32, receiveACCM: UInt32) -> [ControlAction] {
+        guard state == .established, let call = calls[callID], let peerCallID = call.peerCallID else { return [] }
+        return [.send(.setLinkInfo(SetLinkInfo(peerCallID: peerCallID, sendACCM: sendACCM, receiveACCM: receiveACCM)))]
+    }
+
+    private mutating func removeCall(_ callID: UInt16, reason: CallClearReason, into actions: inout [ControlAction]) {
+        guard calls.removeValue(forKey: callID) != nil else { return }
+        actions.append(.callCleared(callID: callID, reason: reason))
+    }
+
+    // MARK: - Stopping
+
+    /// Stops the control connection (RFC 2637 §2.3): every call is reported cleared, then
+    /// Stop-Control-Connection-Request is sent.
+    public mutating func stop(reason: StopControlConnectionReason = .none, now: NIODeadline) -> [ControlAction] {
+        var actions: [ControlAction] = []
+        stop(reason: reason, now: now, into: &actions)
+        return actions
+    }
+
+    private mutating func stop(reason: StopControlConnectionReason, now: NIODeadline, into actions: inout [ControlAction]) {
+        switch state {
+        case .established, .waitControlReply:
+            clearAllCalls(into: &actions)
+            stopReason = reason
+            state = .waitStopReply
+            establishDeadline = nil
+            idleDeadline = nil
+            echoDeadline = nil
+            stopDeadline = now + configuration.stopTimeout
+            actions.append(.send(.stopControlConnectionRequest(StopControlConnectionRequest(reason: reason))))
+        case .idle, .waitControlRequest:
+            close(.localStop(reason), into: &actions)
+        case .waitStopReply, .closed:
+            break
+        }
+    }
+
+    /// The TCP connection closed under us.
+    public mutating func transportClosed() -> [ControlAction] {
+        var actions: [ControlAction] = []
+        if state != .closed { close(closeReason ?? .transportClosed, into: &actions, emitClose: false) }
+        return actions
+    }
+
+    private mutating func clearAllCalls(into actions: inout [ControlAction]) {
+        for id in calls.keys.sorted() { removeCall(id, reason: .controlConnectionClosed, into: &actions) }
+        offers.removeAll()
+    }
+
+    private mutating func close(_ reason: ControlCloseReason, into actions: inout [ControlAction], emitClose: Bool = true) {
+        guard state != .closed else { return }
+        clearAllCalls(into: &actions)
+        state = .closed
+        closeReason = reason
+        establishDeadline = nil
+        idleDeadline = nil
+        echoDeadline = nil
+        stopDeadline = nil
+        if emitClose { actions.append(.close(reason)) }
+    }
+
+    // MARK: - Timers
+
+    public mutating func timeout(now: NIODeadline) -> [ControlAction] {
+        var actions: [ControlAction] = []
+        if let deadline = establishDeadline, now >= deadline {
+            close(.establishTimeout, into: &actions)
+            return actions
+        }
+        if let deadline = stopDeadline, now >= deadline {
+            close(.localStop(stopReason), into: &actions)
+            return actions
+        }
+        if let deadline = echoDeadline, now >= deadline {
+            // RFC 2637 §3.1.4 item 2: no Echo-Reply within 60 s closes the connection.
+            close(.echoTimeout, into: &actions)
+            return actions
+        }
+        if let deadline = idleDeadline, now >= deadline, state == .established {
+            if outstandingEcho == nil {
+                echoIdentifier &+= 1
+                outstandingEcho = echoIdentifier
+                echoDeadline = now + configuration.echoTimeout
+                actions.append(.send(.echoRequest(EchoRequest(identifier: echoIdentifier))))
+            }
+            idleDeadline = now + configuration.echoInterval
+        }
+        // RFC 2637 §3.2.1: a call stuck in a transition closes the whole connection.
+        let stuck = (calls.values.filter { ($0.deadline.map { now >= $0 }) ?? false }.map(\.callID)
+            + offers.values.filter { ($0.deadline.map { now >= $0 }) ?? false }.compactMap(\.peerCallID)).min()
+        if let stuck {
+            close(.callTimeout(callID: stuck), into: &actions)
+        }
+        return actions
+    }
+}
+
+extension PeerInformation {
+    init(request: StartControlConnectionRequest) {
+        self.init(
+            protocolVersion: request.protocolVersion, framingCapabilities: request.framingCapabilities,
+            bearerCapabilities: request.bearerCapabilities, maximumChannels: request.maximumChannels,
+            firmwareRevision: request.firmwareRevision, hostName: request.hostName.printable, vendor: request.vendor.printable)
+    }
+
+    init(reply: StartControlConnectionReply) {
+        self.init(
+            protocolVersion: reply.protocolVersion, framingCapabilities: reply.framingCapabilities,
+            bearerCapabilities: reply.bearerCapabilities, maximumChannels: reply.maximumChannels,
+            firmwareRevision: reply.firmwareRevision, hostName: reply.hostName.printable, vendor: reply.vendor.printable)
+    }
+}
+
+extension CallInformation {
+    init(_ call: ControlConnection.Call) {
+        self.init(
+            callID: call.callID, peerCallID: call.peerCallID ?? 0, direction: call.direction, peerWindow: call.peerWindow,
+            peerProcessingDelay: call.peerProcessingDelay, framing: call.framing, connectSpeed: call.connectSpeed)
+    }
+}

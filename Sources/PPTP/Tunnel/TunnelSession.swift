@@ -1,0 +1,224 @@
+import NIOCore
+import PPP
+
+/// What a tunnel session asks of the transport and the layer above.
+public enum TunnelAction: Hashable, Sendable {
+    /// Send this GRE packet (the IP payload for protocol 47) to the peer.
+    case sendGRE(ByteBuffer)
+    /// A network packet released from the reorder buffer (the in-order fast path returns packets
+    /// in place instead): write it to the TUN device.
+    case deliver(PPPProtocolNumber, [UInt8])
+    /// Decide this authentication request, answer with `receive(verdict:now:)`.
+    case verify(AuthenticationRequest)
+    /// Something happened in PPP.
+    case ppp(PPPSessionEvent)
+}
+
+/// A network packet found in place by `receiveGRE`.
+public enum TunnelPacket: Hashable, Sendable {
+    case ipv4(Range<Int>)
+    case ipv6(Range<Int>)
+}
+
+/// Counters of one tunnel session beyond GRE sequencing and PPP.
+public struct TunnelCounters: Hashable, Sendable {
+    /// GRE packets that did not parse.
+    public var malformedGRE = 0
+    /// GRE packets for another Call ID (the demultiplexer should not let them through).
+    public var wrongCallID = 0
+    /// PPP data frames dropped (see `PPPDataPath.counters` for the reasons).
+    public var droppedFrames = 0
+    public var lastDropReason: PPPDropReason?
+    public init() {}
+}
+
+/// One PPTP call with its PPP session and data path (PPP ⇄ MPPE ⇄ GRE), the sans-I/O engine the
+/// client, the server and the relay all drive (DESIGN.md, "TunnelSession").
+public struct TunnelSession: Sendable {
+    public let call: CallInformation
+    public private(set) var sequencer: GRESequencer<[UInt8]>
+    public private(set) var ppp: PPPSession
+    public private(set) var counters = TunnelCounters()
+
+    /// Headroom `send` needs before the payload: the largest GRE header and PPP/MPPE header.
+    public static let headroom = GREHeader.maximumLength + PPPDataPath.maximumHeaderLength
+
+    public init(call: CallInformation, gre: GRESequencerConfiguration, ppp: PPPSessionConfiguration, random: any RandomNumberGenerator & Sendable) {
+        self.call = call
+        self.sequencer = GRESequencer(configuration: gre, peerWindow: call.peerWindow, peerProcessingDelay: call.peerProcessingDelay)
+        self.ppp = PPPSession(configuration: ppp, random: random)
+    }
+
+    public var nextDeadline: NIODeadline? {
+        [sequencer.nextDeadline, ppp.nextDeadline].compactMap { $0 }.min()
+    }
+
+    public var isDown: Bool { ppp.downReason != nil }
+
+    // MARK: - Control plane
+
+    /// The call is connected: start PPP.
+    public mutating func start(now: NIODeadline) -> [TunnelAction] {
+        wrap(ppp.start(now: now), now: now)
+    }
+
+    /// Closes the PPP link politely (LCP Terminate).
+    public mutating func close(reason: String, now: NIODeadline) -> [TunnelAction] {
+        wrap(ppp.close(reason: reason, now: now), now: now)
+    }
+
+    /// The call is gone (Call-Disconnect-Notify, control connection closed).
+    public mutating func callCleared(now: NIODeadline) -> [TunnelAction] {
+        wrap(ppp.lowerLayerDown(now: now), now: now)
+    }
+
+    public mutating func receive(verdict: AuthenticationVerdict, now: NIODeadline) -> [TunnelAction] {
+        wrap(ppp.receive(verdict: verdict, now: now), now: now)
+    }
+
+    public mutating func probeLiveness(now: NIODeadline) -> [TunnelAction] {
+        wrap(ppp.probeLiveness(now: now), now: now)
+    }
+
+    public mutating func timeout(now: NIODeadline) -> [TunnelAction] {
+        var actions: [TunnelAction] = []
+        if let deadline = sequencer.nextDeadline, now >= deadline {
+            for action in sequencer.timeout(now: now) {
+                switch action {
+                case .sendAcknowledgment(let ack): actions.append(.sendGRE(acknowledgmentPacket(ack)))
+                }
+            }
+            drainReleased(now: now, into: &actions)
+        }
+        if let deadline = ppp.nextDeadline, now >= deadline {
+            actions += wrap(ppp.timeout(now: now), now: now)
+        }
+        return actions
+    }
+
+    private mutating func wrap(_ results: [PPPSessionAction], now: NIODeadline) -> [TunnelAction] {
+        var actions: [TunnelAction] = []
+        for result in results {
+            switch result {
+            case .send(let frame): actions.append(.sendGRE(controlPacket(frame, now: now)))
+            case .verify(let request): actions.append(.verify(request))
+            case .event(let event): actions.append(.ppp(event))
+            }
+        }
+        return actions
+    }
+
+    /// A PPP control frame in a GRE data packet.
+    private mutating func controlPacket(_ frame: PPPFrame, now: NIODeadline) -> ByteBuffer {
+        let numbers = sequencer.sequenceNextPacketIgnoringWindow(now: now)
+        let payload = frame.serialized()
+        let header = GREHeader(
+            payloadLength: UInt16(truncatingIfNeeded: payload.readableBytes), callID: call.peerCallID,
+            sequenceNumber: numbers.sequence, acknowledgmentNumber: numbers.acknowledgment)
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(header.encodedLength + payload.readableBytes)
+        GREPacket(header: header, payload: payload).write(to: &buffer)
+        return buffer
+    }
+
+    private func acknowledgmentPacket(_ ack: UInt32) -> ByteBuffer {
+        // RFC 2637 §4.1: an acknowledgment-only packet has A set, S clear, payload length 0.
+        var buffer = ByteBuffer()
+        GREHeader(payloadLength: 0, callID: call.peerCallID, acknowledgmentNumber: ack).write(to: &buffer)
+        return buffer
+    }
+
+    // MARK: - Data path
+
+    /// Encapsulates the network packet in `buffer[payload]` for the peer: PPP, MPPE and GRE
+    /// headers are written in front of it (`headroom` octets are needed) and the payload is
+    /// encrypted in place. Returns the range of the GRE packet, or why it was dropped.
+    public mutating func send(
+        _ protocolNumber: PPPProtocolNumber, in buffer: UnsafeMutableRawBufferPointer, payload: Range<Int>, now: NIODeadline
+    ) -> Result<Range<Int>, PPPDropReason> {
+        // Check the window before MPPE consumes a coherency count for a packet never sent.
+        guard sequencer.windowIsOpen else {
+            _ = sequencer.sequenceNextPacket(now: now)  // counts the drop
+            return .failure(.peerWindowFull)
+        }
+        let frameStart: Int
+        switch ppp.dataPath.encapsulate(protocolNumber, in: buffer, payload: payload) {
+        case .success(let start): frameStart = start
+        case .failure(let reason): return .failure(reason)
+        }
+        guard let numbers = sequencer.sequenceNextPacket(now: now) else { return .failure(.peerWindowFull) }
+        let header = GREHeader(
+            payloadLength: UInt16(truncatingIfNeeded: payload.upperBound - frameStart), callID: call.peerCallID,
+            sequenceNumber: numbers.sequence, acknowledgmentNumber: numbers.acknowledgment)
+        let start = frameStart - header.encodedLength
+        guard start >= 0 else { return .failure(.tooLarge(payload.count)) }
+        header.write(to: UnsafeMutableRawBufferPointer(rebasing: buffer[start..<frameStart]))
+        return .success(start..<payload.upperBound)
+    }
+
+    /// A GRE packet from the peer (the IP payload of protocol 47), decrypted in place.
+    ///
+    /// Returns the network packet found in place, if any, and actions: control frames to send,
+    /// PPP events, packets released from the reorder buffer, an acknowledgment to send at once.
+    public mutating func receiveGRE(_ buffer: UnsafeMutableRawBufferPointer, now: NIODeadline) -> (packet: TunnelPacket?, actions: [TunnelAction]) {
+        let header: GREHeader
+        do {
+            header = try GREHeader.parse(UnsafeRawBufferPointer(buffer))
+        } catch {
+            counters.malformedGRE += 1
+            return (nil, [])
+        }
+        guard header.callID == call.callID else {
+            counters.wrongCallID += 1
+            return (nil, [])
+        }
+        if let ack = header.acknowledgmentNumber { sequencer.receiveAcknowledgment(ack, now: now) }
+        guard let sequence = header.sequenceNumber else { return (nil, []) }
+        let frame = header.encodedLength..<(header.encodedLength + Int(header.payloadLength))
+        var actions: [TunnelAction] = []
+        var packet: TunnelPacket?
+        switch sequencer.receive(sequence: sequence, now: now) {
+        case .deliver:
+            packet = process(buffer, frame: frame, now: now, into: &actions)
+            drainReleased(now: now, into: &actions)
+        case .hold:
+            sequencer.hold(Array(UnsafeRawBufferPointer(rebasing: buffer[frame])))
+            drainReleased(now: now, into: &actions)
+        case .drop:
+            break
+        }
+        if sequencer.shouldAcknowledgeNow, let ack = sequencer.takeAcknowledgment() {
+            sequencer.countAcknowledgmentSent()
+            actions.append(.sendGRE(acknowledgmentPacket(ack)))
+        }
+        return (packet, actions)
+    }
+
+    /// Processes one in-order PPP frame.
+    private mutating func process(_ buffer: UnsafeMutableRawBufferPointer, frame: Range<Int>, now: NIODeadline, into actions: inout [TunnelAction]) -> TunnelPacket? {
+        switch ppp.dataPath.decapsulate(buffer, frame: frame) {
+        case .ipv4(let range): return .ipv4(range)
+        case .ipv6(let range): return .ipv6(range)
+        case .control(let protocolNumber, let range):
+            let information = Array(UnsafeRawBufferPointer(rebasing: buffer[range]))
+            actions += wrap(ppp.receive(protocolNumber, information: information, now: now), now: now)
+            return nil
+        case .dropped(let reason, let resetRequested):
+            counters.droppedFrames += 1
+            counters.lastDropReason = reason
+            if resetRequested { actions += wrap(ppp.requestEncryptionReset(now: now), now: now) }
+            return nil
+        }
+    }
+
+    private mutating func drainReleased(now: NIODeadline, into actions: inout [TunnelAction]) {
+        while var payload = sequencer.popReleased() {
+            let result = payload.withUnsafeMutableBytes { process($0, frame: 0..<$0.count, now: now, into: &actions) }
+            switch result {
+            case .ipv4(let range): actions.append(.deliver(.ipv4, Array(payload[range])))
+            case .ipv6(let range): actions.append(.deliver(.ipv6, Array(payload[range])))
+            case nil: break
+            }
+        }
+    }
+}

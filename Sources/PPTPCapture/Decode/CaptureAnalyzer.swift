@@ -1,0 +1,538 @@
+import NIOCore
+import PPP
+import PPTP
+
+/// Follows every PPTP control connection and call of a capture through its life and builds a `DecodeReport`.
+///
+/// A sans-I/O engine: feed it the events of a `CaptureReader` in order with `receive(_:)`, then call
+/// `finish(…)` once. It reads no file and no clock; everything it knows comes from the events and the options.
+///
+/// ```swift
+/// var analyzer = CaptureAnalyzer(options: DecodeOptions(credentials: .password("Alice-Secret-1")))
+/// var reader = CaptureReader(bytes: bytes)
+/// while let event = reader.nextEvent() { analyzer.receive(event) }
+/// let report = analyzer.finish(format: reader.format, statistics: reader.statistics, fileError: reader.fileError)
+/// ```
+///
+/// Control messages are framed with `ControlStreamDecoder` per direction (RFC 2637 §2), calls are matched by
+/// their Call IDs (§2.7–§2.11), GRE packets go to their call by the receiver's Call ID (§4.1) and are put back
+/// into sequence order (§4.3) before PPP sees them, as a real receiver does.
+public struct CaptureAnalyzer: Sendable {
+    /// Problems reported one by one before they are only counted.
+    static let maximumProblems = 200
+
+    let options: DecodeOptions
+    private var connections: [ConnectionTracker] = []
+    private var connectionIndex: [TCPConnectionKey: Int] = [:]
+    private var calls: [CallTracker] = []
+    /// GRE route: (source, destination, Call ID) → (call, direction).
+    private var routes: [GRERoute: (call: Int, direction: FlowDirection)] = [:]
+    private var timeline: [TimelineEntry] = []
+    private var problems: [ProblemReport] = []
+    private var problemsDropped = 0
+    private var inner: [InnerIPPacket] = []
+    private var statistics = StatisticsReport()
+    private var firstTime: CaptureTimestamp?
+    private var lastTime: CaptureTimestamp?
+    private var lastFrame = 0
+    private var order = 0
+
+    struct GRERoute: Hashable, Sendable {
+        var source: IPAddress
+        var destination: IPAddress
+        var callID: UInt16
+    }
+
+    /// Creates an analyser.
+    public init(options: DecodeOptions = DecodeOptions()) {
+        self.options = options
+    }
+
+    private var context: AnalysisContext {
+        // pppd and the Linux kernel change the key on every FLUSHED packet; Windows follows RFC 3078 §8.2.
+        let vendors = connections.flatMap { [$0.client.vendor, $0.server.vendor] }.compactMap { $0?.lowercased() }
+        let microsoft = vendors.contains { $0.contains("microsoft") }
+        return AnalysisContext(options: options, preferLinuxResets: !microsoft)
+    }
+
+    // MARK: Events
+
+    /// Processes one capture event.
+    public mutating func receive(_ event: CaptureEvent) {
+        let time = event.time
+        if firstTime == nil || time < firstTime! { firstTime = time }
+        if lastTime == nil || time > lastTime! { lastTime = time }
+        lastFrame = max(lastFrame, event.frame)
+        switch event {
+        case .tcpOpened(let key, let opening, let frame, let time):
+            let index = connections.count + 1
+            connections.append(ConnectionTracker(index: index, key: key, sawHandshake: opening == .handshake, time: time))
+            connectionIndex[key] = index - 1
+            line(
+                frame: frame,
+                time: time,
+                kind: .tcp,
+                connection: index,
+                direction: .clientToServer,
+                "TCP control connection \(index) \(key)" + (opening == .handshake ? " opened (SYN)" : " already open when the capture started")
+            )
+        case .controlData(let key, let direction, let bytes, let frame, let time):
+            controlData(key, direction, bytes, frame: frame, time: time)
+        case .tcpGap(let key, let direction, let missing, let frame, let time):
+            statistics.tcpGaps += 1
+            statistics.tcpGapOctets += missing
+            guard let index = connectionIndex[key] else { return }
+            connections[index].streams[direction, default: ControlStream()].gap()
+            let text = "\(missing) octets of the control connection \(direction) were never captured: messages in them are lost"
+            problem("warning", frame: frame, text)
+            line(frame: frame, time: time, kind: .note, connection: index + 1, direction: Self.flow(direction), text)
+        case .tcpHalfClosed(let key, let direction, let frame, let time):
+            guard let index = connectionIndex[key] else { return }
+            let side: PeerSide = direction == .toServer ? .client : .server
+            connections[index].closing.append("\(side) sent FIN")
+            connections[index].lastTime = time
+            endEvent(connection: index, .tcpFin, side: side, frame: frame, time: time, text: "\(side) closed the TCP control connection (FIN)")
+            line(frame: frame, time: time, kind: .tcp, connection: index + 1, direction: Self.flow(direction), "TCP FIN: the \(side) closed its side of the control connection")
+        case .tcpClosed(let key, let reason, let frame, let time):
+            guard let index = connectionIndex[key] else { return }
+            connections[index].lastTime = time
+            switch reason {
+            case .fin:
+                connections[index].closing.append("closed by FIN in both directions")
+                line(frame: frame, time: time, kind: .tcp, connection: index + 1, direction: nil, "TCP control connection \(index + 1) closed (FIN both ways)")
+            case .reset:
+                connections[index].closing.append("reset (RST)")
+                endEvent(connection: index, .tcpReset, side: nil, frame: frame, time: time, text: "the TCP control connection was reset (RST)")
+                line(frame: frame, time: time, kind: .tcp, connection: index + 1, direction: nil, "TCP RST: control connection \(index + 1) reset")
+            case .replaced:
+                connections[index].closing.append("replaced by a new connection with the same ports")
+            case .evicted:
+                connections[index].closing.append("no longer followed (too many connections)")
+            case .endOfCapture:
+                connections[index].closing.append("still open at the end of the capture")
+            }
+            connections[index].closed = true
+        case .gre(let source, let destination, let payload, let frames, let time):
+            gre(source: source, destination: destination, payload: payload, frame: frames.last ?? event.frame, time: time)
+        case .diagnostic(let diagnostic, let frame, let time):
+            self.diagnostic(diagnostic, frame: frame, time: time)
+        }
+    }
+
+    private static func flow(_ direction: TCPDirection) -> FlowDirection {
+        direction == .toServer ? .clientToServer : .serverToClient
+    }
+
+    private mutating func diagnostic(_ diagnostic: CaptureDiagnostic, frame: Int, time: CaptureTimestamp) {
+        switch diagnostic {
+        case .malformed(let error):
+            statistics.malformedFrames += 1
+            problem("warning", frame: frame, "frame \(frame) not decoded: \(error.explanation)")
+        case .ipv4ChecksumMismatch(let source, let destination, let stored, let computed):
+            problem(
+                "warning",
+                frame: frame,
+                "frame \(frame): IPv4 header checksum 0x\(hex(stored, 4)) from \(source) to \(destination) should be 0x\(hex(computed, 4)) (used anyway)"
+            )
+        case .fragmentsAbandoned(let key, _, let frames):
+            problem("warning", frame: frame, "IP fragments of \(key.source) → \(key.destination) never completed (frames \(frames.map(String.init).joined(separator: ", "))): the datagram is lost")
+        case .fragmentHeld:
+            statistics.ipFragments += 1
+        case .duplicateFragment, .skipped:
+            break
+        }
+    }
+
+    // MARK: Control connection
+
+    private mutating func controlData(
+        _ key: TCPConnectionKey,
+        _ direction: TCPDirection,
+        _ bytes: [UInt8],
+        frame: Int,
+        time: CaptureTimestamp
+    ) {
+        guard let index = connectionIndex[key] else { return }
+        connections[index].lastTime = time
+        let outputs = connections[index].streams[direction, default: ControlStream()].append(bytes)
+        let sender: PeerSide = direction == .toServer ? .client : .server
+        for output in outputs {
+            switch output {
+            case .message(let message):
+                statistics.controlMessages += 1
+                connections[index].messages[sender, default: 0] += 1
+                controlMessage(message, connection: index, sender: sender, frame: frame, time: time)
+            case .rejected(let error):
+                statistics.controlMessagesRejected += 1
+                let text = "control message from the \(sender) refused: \(error.explanation)"
+                connections[index].problems.append(text)
+                problem("warning", frame: frame, text)
+                line(frame: frame, time: time, kind: .note, connection: index + 1, direction: sender.sending, text)
+            case .framingLost(let error):
+                let text = "control stream from the \(sender) lost its framing: \(error.explanation); hunting for the next message"
+                connections[index].problems.append(text)
+                problem("error", frame: frame, text)
+                line(frame: frame, time: time, kind: .note, connection: index + 1, direction: sender.sending, text)
+            case .resynchronised(let skipped):
+                let text = "control stream from the \(sender) back in step after skipping \(skipped) octets"
+                connections[index].problems.append(text)
+                line(frame: frame, time: time, kind: .note, connection: index + 1, direction: sender.sending, text)
+            }
+        }
+    }
+
+    private mutating func controlMessage(
+        _ message: ControlMessage,
+        connection index: Int,
+        sender: PeerSide,
+        frame: Int,
+        time: CaptureTimestamp
+    ) {
+        var callIndex: Int?
+        var note: String?
+        let receiver = sender.other
+        switch message {
+        case .startControlConnectionRequest(let m):
+            connections[index].update(
+                sender,
+                hostName: m.hostName.printable,
+                vendor: m.vendor.printable,
+                firmware: m.firmwareRevision,
+                version: m.protocolVersion,
+                framing: m.framingCapabilities.description,
+                bearer: m.bearerCapabilities.description,
+                channels: m.maximumChannels
+            )
+        case .startControlConnectionReply(let m):
+            connections[index].update(
+                sender,
+                hostName: m.hostName.printable,
+                vendor: m.vendor.printable,
+                firmware: m.firmwareRevision,
+                version: m.protocolVersion,
+                framing: m.framingCapabilities.description,
+                bearer: m.bearerCapabilities.description,
+                channels: m.maximumChannels
+            )
+            connections[index].setup = "result \(m.resultCode.rawValue) (\(m.resultCode))"
+            if m.resultCode != .success { note = "the \(sender) REFUSED the control connection: \(m.resultCode)" }
+        case .stopControlConnectionRequest(let m):
+            let text = "\(sender) sent Stop-Control-Connection-Request (reason \(m.reason.rawValue): \(m.reason))"
+            connections[index].stop = text
+            endEvent(connection: index, .stopControlConnection(text: text), side: sender, frame: frame, time: time, text: text)
+        case .stopControlConnectionReply(let m):
+            let text = "\(sender) answered Stop-Control-Connection-Reply (result \(m.resultCode.rawValue): \(m.resultCode))"
+            connections[index].stop = (connections[index].stop.map { $0 + "; " } ?? "") + text
+        case .echoRequest(let m):
+            connections[index].echo.request(from: sender, identifier: m.identifier, time: time, frame: frame)
+        case .echoReply(let m):
+            connections[index].echo.reply(from: sender, identifier: m.identifier)
+        case .outgoingCallRequest(let m):
+            let call = newCall(connection: index, kind: "outgoing", time: time)
+            assign(call: call, side: sender, callID: m.callID)
+            callIndex = call
+        case .outgoingCallReply(let m):
+            callIndex = findCall(connection: index) { $0.callIDs[receiver] == m.peerCallID && $0.callIDs[sender] == nil }
+                ?? newCall(connection: index, kind: "outgoing", time: time, assignedBy: receiver, callID: m.peerCallID)
+            if let callIndex {
+                assign(call: callIndex, side: sender, callID: m.callID)
+                calls[callIndex - 1].setup = "\(sender) answered result \(m.resultCode.rawValue) (\(m.resultCode)), speed \(m.connectSpeed), receive window \(m.receiveWindowSize)"
+                if m.resultCode != .connected {
+                    calls[callIndex - 1].setupFailed = true
+                    note = "the \(sender) REFUSED the call: \(m.resultCode)"
+                }
+            }
+        case .incomingCallRequest(let m):
+            let call = newCall(connection: index, kind: "incoming", time: time)
+            assign(call: call, side: sender, callID: m.callID)
+            callIndex = call
+        case .incomingCallReply(let m):
+            callIndex = findCall(connection: index) { $0.callIDs[receiver] == m.peerCallID && $0.callIDs[sender] == nil }
+                ?? newCall(connection: index, kind: "incoming", time: time, assignedBy: receiver, callID: m.peerCallID)
+            if let callIndex {
+                assign(call: callIndex, side: sender, callID: m.callID)
+                calls[callIndex - 1].setup = "\(sender) answered result \(m.resultCode.rawValue) (\(m.resultCode)), receive window \(m.receiveWindowSize)"
+                if m.resultCode != .connect {
+                    calls[callIndex - 1].setupFailed = true
+                    note = "the \(sender) REFUSED the incoming call: \(m.resultCode)"
+                }
+            }
+        case .incomingCallConnected(let m):
+            callIndex = findCall(connection: index) { $0.callIDs[receiver] == m.peerCallID }
+            if let callIndex {
+                calls[callIndex - 1].setup = (calls[callIndex - 1].setup ?? "") + "; connected at \(m.connectSpeed) bps, framing \(m.framingType)"
+            }
+        case .callClearRequest(let m):
+            // RFC 2637 §2.12: the PNS names the call by its own Call ID.
+            callIndex = findCall(connection: index) { $0.callIDs[sender] == m.callID }
+            if let callIndex {
+                calls[callIndex - 1].endEvents.append(
+                    .init(what: .callClearRequest, side: sender, frame: frame, time: time, text: "\(sender) sent Call-Clear-Request")
+                )
+            }
+        case .callDisconnectNotify(let m):
+            // RFC 2637 §2.13: the PAC names the call by its own Call ID.
+            callIndex = findCall(connection: index) { $0.callIDs[sender] == m.callID }
+            if let callIndex {
+                let text = "\(sender) sent Call-Disconnect-Notify (result \(m.resultCode.rawValue): \(m.resultCode))"
+                calls[callIndex - 1].endEvents.append(
+                    .init(what: .callDisconnectNotify(result: m.resultCode, text: text), side: sender, frame: frame, time: time, text: text)
+                )
+            }
+        case .wanErrorNotify(let m):
+            callIndex = findCall(connection: index) { $0.callIDs[receiver] == m.peerCallID }
+        case .setLinkInfo(let m):
+            callIndex = findCall(connection: index) { $0.callIDs[receiver] == m.peerCallID }
+        }
+        if let callIndex { calls[callIndex - 1].lastTime = max(calls[callIndex - 1].lastTime, time) }
+        line(
+            frame: frame,
+            time: time,
+            kind: .control,
+            connection: index + 1,
+            call: callIndex,
+            direction: sender.sending,
+            "PPTP " + ControlMessageText.describe(message)
+        )
+        if let note {
+            problem("warning", frame: frame, note)
+            line(frame: frame, time: time, kind: .note, connection: index + 1, call: callIndex, direction: sender.sending, note)
+        }
+    }
+
+    private func findCall(connection: Int, where predicate: (CallTracker) -> Bool) -> Int? {
+        connections[connection].calls.last { predicate(calls[$0 - 1]) }
+    }
+
+    private mutating func newCall(
+        connection: Int,
+        kind: String,
+        time: CaptureTimestamp,
+        assignedBy side: PeerSide? = nil,
+        callID: UInt16? = nil
+    ) -> Int {
+        let key = connections[connection].key
+        let index = calls.count + 1
+        calls.append(
+            CallTracker(
+                index: index,
+                connection: connection + 1,
+                kind: kind,
+                client: key.client,
+                server: key.server,
+                time: time,
+                options: options
+            )
+        )
+        connections[connection].calls.append(index)
+        if let side, let callID { assign(call: index, side: side, callID: callID) }
+        return index
+    }
+
+    /// Records the Call ID `side` assigned: GRE sent to `side` carries it (RFC 2637 §4.1).
+    private mutating func assign(call index: Int, side: PeerSide, callID: UInt16) {
+        calls[index - 1].callIDs[side] = callID
+        let call = calls[index - 1]
+        let destination = side == .client ? call.clientAddress : call.serverAddress
+        let source = side == .client ? call.serverAddress : call.clientAddress
+        routes[GRERoute(source: source, destination: destination, callID: callID)] = (index, side.other.sending)
+    }
+
+    private mutating func endEvent(
+        connection: Int,
+        _ what: CallTracker.EndEvent.What,
+        side: PeerSide?,
+        frame: Int,
+        time: CaptureTimestamp,
+        text: String
+    ) {
+        for call in connections[connection].calls {
+            calls[call - 1].endEvents.append(.init(what: what, side: side, frame: frame, time: time, text: text))
+        }
+    }
+
+    // MARK: GRE
+
+    private mutating func gre(source: IPAddress, destination: IPAddress, payload: [UInt8], frame: Int, time: CaptureTimestamp) {
+        statistics.greDatagrams += 1
+        let packet: GREPacket
+        do {
+            packet = try GREPacket(parsing: ByteBuffer(bytes: payload))
+        } catch {
+            statistics.greNotPPTP += 1
+            let text = "GRE \(source) > \(destination) not PPTP enhanced GRE: \(error.explanation)"
+            problem("warning", frame: frame, text)
+            line(frame: frame, time: time, kind: .note, connection: nil, direction: nil, text)
+            return
+        }
+        let route = GRERoute(source: source, destination: destination, callID: packet.header.callID)
+        let target: (call: Int, direction: FlowDirection)
+        if let known = routes[route] {
+            target = known
+        } else {
+            statistics.greUnmatched += 1
+            target = orphan(route, time: time)
+        }
+        let context = self.context
+        let output = calls[target.call - 1].receive(packet, direction: target.direction, frame: frame, time: time, context: context)
+        absorb(output, call: target.call)
+    }
+
+    /// A call for GRE packets whose set-up was not captured: matched to another such call between the same
+    /// addresses when the Call ID of that direction is still unknown.
+    private mutating func orphan(_ route: GRERoute, time: CaptureTimestamp) -> (call: Int, direction: FlowDirection) {
+        for index in calls.indices where calls[index].kind == "unknown" {
+            let call = calls[index]
+            for side in PeerSide.allCases where call.callIDs[side] == nil {
+                let destination = side == .client ? call.clientAddress : call.serverAddress
+                let source = side == .client ? call.serverAddress : call.clientAddress
+                if destination == route.destination && source == route.source {
+                    assign(call: index + 1, side: side, callID: route.callID)
+                    return (index + 1, side.other.sending)
+                }
+            }
+        }
+        // The client is the side that opened a control connection between these addresses, if one was seen.
+        let connection = connections.firstIndex {
+            ($0.key.client == route.source && $0.key.server == route.destination)
+                || ($0.key.client == route.destination && $0.key.server == route.source)
+        }
+        let client = connection.map { connections[$0].key.client } ?? route.source
+        let server = connection.map { connections[$0].key.server } ?? route.destination
+        let index = calls.count + 1
+        calls.append(
+            CallTracker(
+                index: index,
+                connection: connection.map { $0 + 1 },
+                kind: "unknown",
+                client: client,
+                server: server,
+                time: time,
+                options: options
+            )
+        )
+        if let connection { connections[connection].calls.append(index) }
+        let side: PeerSide = route.destination == client ? .client : .server
+        assign(call: index, side: side, callID: route.callID)
+        let text = "GRE for Call ID 0x\(hex(route.callID, 4)) (\(route.source) > \(route.destination)) whose call set-up was not captured: followed as call \(index)"
+        problem("warning", frame: nil, text)
+        return (index, side.other.sending)
+    }
+
+    private mutating func absorb(_ output: CallTracker.Output, call: Int) {
+        for entry in output.lines {
+            line(
+                frame: entry.frame,
+                time: entry.time,
+                kind: .gre,
+                connection: calls[call - 1].connection,
+                call: call,
+                direction: entry.direction,
+                gre: entry.gre,
+                entry.text
+            )
+        }
+        inner += output.inner
+        statistics.innerIPPackets += output.inner.count
+        for item in output.problems { problem(item.severity, frame: item.frame, item.text) }
+    }
+
+    // MARK: Output helpers
+
+    private mutating func line(
+        frame: Int,
+        time: CaptureTimestamp,
+        kind: TimelineEntry.Kind,
+        connection: Int?,
+        call: Int? = nil,
+        direction: FlowDirection?,
+        gre: GREFields? = nil,
+        _ text: String
+    ) {
+        guard options.buildTimeline else { return }
+        order += 1
+        timeline.append(
+            TimelineEntry(
+                frame: frame,
+                time: time,
+                offset: time.seconds(since: firstTime ?? time),
+                kind: kind,
+                connection: connection,
+                call: call,
+                direction: direction,
+                gre: gre,
+                text: text,
+                order: order
+            )
+        )
+    }
+
+    private mutating func problem(_ severity: String, frame: Int?, _ text: String) {
+        guard problems.count < Self.maximumProblems else {
+            problemsDropped += 1
+            return
+        }
+        problems.append(ProblemReport(severity: severity, frame: frame, text: text))
+    }
+
+    // MARK: Finish
+
+    /// Ends the analysis and builds the report. `fileError` is the damage that stopped reading, if any.
+    public mutating func finish(
+        format: CaptureFileFormat?,
+        statistics captureStatistics: CaptureStatistics,
+        fileError: CaptureError?
+    ) -> DecodeReport {
+        let context = self.context
+        for index in calls.indices {
+            let output = calls[index].flush(context: context)
+            absorb(output, call: index + 1)
+        }
+        timeline.sort { ($0.frame, $0.order) < ($1.frame, $1.order) }
+        let start = firstTime ?? .zero
+        statistics.frames = captureStatistics.frames
+        statistics.malformedFrames = captureStatistics.malformedFrames
+        statistics.ipDatagrams = captureStatistics.ipDatagrams
+        statistics.ipFragments = captureStatistics.fragments.fragments
+        statistics.pppParseErrors = calls.reduce(0) { $0 + $1.pppErrors }
+        if problemsDropped > 0 {
+            problems.append(ProblemReport(severity: "warning", frame: nil, text: "\(problemsDropped) more problems not listed"))
+        }
+        let file = FileReport(
+            path: options.path,
+            format: format.map(Self.describe),
+            frames: captureStatistics.frames,
+            firstTime: firstTime,
+            lastTime: lastTime,
+            durationSeconds: (lastTime ?? start).seconds(since: start),
+            damage: fileError.map(\.explanation)
+        )
+        var report = DecodeReport(file: file, statistics: statistics)
+        if let fileError {
+            report.problems.append(
+                ProblemReport(
+                    severity: "error",
+                    frame: nil,
+                    text: "DAMAGED CAPTURE: \(fileError.explanation). Everything up to frame \(captureStatistics.frames) was read and is shown."
+                )
+            )
+        }
+        report.problems += problems
+        report.connections = connections.map { $0.report(start: start) }
+        report.calls = calls.map { $0.report(start: start, options: options) }
+        report.timeline = timeline
+        report.innerPackets = inner
+        report.exchanges = calls.flatMap(\.exchanges)
+        ReportAssembly.complete(&report, calls: calls, options: options, fileError: fileError, format: format)
+        return report
+    }
+
+    private static func describe(_ format: CaptureFileFormat) -> String {
+        switch format {
+        case .pcap(let header):
+            "pcap, link type \(header.linkType), \(header.resolution == .microseconds ? "microsecond" : "nanosecond") timestamps"
+        case .pcapng:
+            "pcapng"
+        }
+    }
+}
