@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
     ],
     targets: [
         // MD4, DES, RC4, NT hash, MS-CHAPv1/v2 (RFC 2433/2759), MPPE keys and cipher (RFC 3078/3079).
@@ -48,6 +50,31 @@ let package = Package(
             dependencies: ["PPTP", "PPP", "MSCrypto", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: upcoming
         ),
+        // Linux declarations that Swift's Glibc module hides (mmsg, setns, epoll_pwait2, TUNSETIFF).
+        .target(name: "CPPTPNetwork"),
+        // The only code with system calls: raw GRE socket, TUN, netlink routes/addresses, DNS, namespaces.
+        .target(
+            name: "PPTPNetwork",
+            dependencies: [
+                "CPPTPNetwork", "PPTP", "PPP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: upcoming
+        ),
+        // The server: configuration, users, address pool, limits, and the composition that runs it.
+        .target(
+            name: "PPTPServer",
+            dependencies: [
+                "PPTPNetwork", "PPTP", "PPP", "MSCrypto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            swiftSettings: upcoming
+        ),
         .executableTarget(
             name: "pptp",
             dependencies: [
@@ -56,6 +83,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "PPTPServerTests",
+            dependencies: ["PPTPServer", "PPTPNetwork", "PPTP", "PPP", "MSCrypto", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "PPTPNetworkTests",
+            dependencies: ["PPTPNetwork", "PPTP", "PPP"],
             swiftSettings: upcoming
         ),
         .testTarget(
@@ -80,6 +117,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            exclude: ["FuzzRegressions"],
             swiftSettings: upcoming
         ),
     ],

@@ -1,0 +1,199 @@
+import MSCrypto
+import NIOCore
+import PPP
+@testable import PPTPServer
+import Testing
+
+@Suite struct ChapSecretsTests {
+    @Test func parsesPppdFormatWithQuotesCommentsAndAddresses() throws {
+        let text = """
+            # client        server  secret                  IP addresses
+            alice           pptpd   Alice-Secret-1          *
+            "bob smith"     *       "pass with spaces"      203.0.113.50
+            carol           pptpd   nt:8846F7EAEE8FB117AD06BDD830B7586C
+            dave            *       x\\"y                   -
+            """
+        let secrets = try ChapSecrets(parsing: text)
+        #expect(secrets.entries.count == 4)
+        #expect(secrets.entry(forUser: "alice", server: "pptpd")?.secret == .password("Alice-Secret-1"))
+        #expect(secrets.entry(forUser: "alice", server: "other") == nil)
+        let bob = try #require(secrets.entry(forUser: "bob smith", server: "anything"))
+        #expect(bob.secret == .password("pass with spaces"))
+        #expect(bob.addresses == .fixed([IPv4Address(203, 0, 113, 50)]))
+        // "password" hashes to 8846F7EAEE8FB117AD06BDD830B7586C.
+        #expect(secrets.entry(forUser: "carol", server: "pptpd")?.secret == .ntHash(NTPasswordHash(password: "password")))
+        #expect(secrets.entry(forUser: "dave", server: "x")?.addresses == ChapSecretEntry.AddressRestriction.none)
+        #expect(secrets.entry(forUser: "dave", server: "x")?.secret == .password("x\"y"))
+    }
+
+    @Test func exactMatchBeatsWildcardAndDomainIsStripped() throws {
+        let secrets = try ChapSecrets(parsing: "* * any\nalice * mine\n")
+        #expect(secrets.entry(forUser: "alice", server: "s")?.secret == .password("mine"))
+        #expect(secrets.entry(forUser: "zed", server: "s")?.secret == .password("any"))
+        #expect(secrets.entry(forUser: "CORP\\alice", server: "s")?.secret == .password("any"))
+        let strict = try ChapSecrets(parsing: "alice * mine\n")
+        #expect(strict.entry(forUser: "CORP\\alice", server: "s")?.secret == .password("mine"))
+    }
+
+    @Test func errorsNameTheLine() {
+        #expect(throws: SecretsFileError(path: "f", line: 2, message: "expected 'client server secret [addresses]', found 2 field(s)")) {
+            try ChapSecrets(parsing: "a b c\nonly two\n", path: "f")
+        }
+        #expect(throws: SecretsFileError.self) { try ChapSecrets(parsing: "a b nt:1234\n") }
+        #expect(throws: SecretsFileError.self) { try ChapSecrets(parsing: "a b c 999.1.1.1\n") }
+        #expect(throws: SecretsFileError.self) { try ChapSecrets(parsing: "a \"b c\n") }
+    }
+}
+
+@Suite struct AddressPoolTests {
+    @Test func allocatesRoundRobinAndReleases() {
+        var pool = AddressPool(ranges: [IPv4Address(203, 0, 113, 10)...IPv4Address(203, 0, 113, 12)])
+        #expect(pool.capacity == 3)
+        let a = pool.allocate()
+        let b = pool.allocate()
+        let c = pool.allocate()
+        #expect([a, b, c] == [IPv4Address(203, 0, 113, 10), IPv4Address(203, 0, 113, 11), IPv4Address(203, 0, 113, 12)])
+        do { let result = pool.allocate(); #expect(result == nil) }
+        pool.release(IPv4Address(203, 0, 113, 11))
+        do { let result = pool.allocate(); #expect(result == IPv4Address(203, 0, 113, 11)) }
+    }
+
+    @Test func fixedAddressesAreReserved() {
+        var pool = AddressPool(ranges: [IPv4Address(203, 0, 113, 10)...IPv4Address(203, 0, 113, 11)])
+        do { let result = pool.reserve(IPv4Address(203, 0, 113, 10)); #expect(result) }
+        do { let result = pool.reserve(IPv4Address(203, 0, 113, 10)); #expect(!result) }
+        do { let result = pool.allocate(); #expect(result == IPv4Address(203, 0, 113, 11)) }
+    }
+
+    @Test func parsesRangesAndCIDRs() {
+        #expect(AddressPool.parseRange("203.0.113.10-203.0.113.20") == IPv4Address(203, 0, 113, 10)...IPv4Address(203, 0, 113, 20))
+        #expect(AddressPool.parseRange("203.0.113.0/30") == IPv4Address(203, 0, 113, 1)...IPv4Address(203, 0, 113, 2))
+        #expect(AddressPool.parseRange("203.0.113.9") == IPv4Address(203, 0, 113, 9)...IPv4Address(203, 0, 113, 9))
+        #expect(AddressPool.parseRange("203.0.113.20-203.0.113.10") == nil)
+        #expect(AddressPool.parseRange("nonsense") == nil)
+    }
+
+    @Test func coveringPrefixesSpanExactlyThePool() {
+        let pool = AddressPool(ranges: [IPv4Address(203, 0, 113, 10)...IPv4Address(203, 0, 113, 200)])
+        var covered = Set<UInt32>()
+        for (address, length) in pool.coveringPrefixes {
+            let size = UInt32(1) << UInt32(32 - length)
+            #expect(address.rawValue % size == 0)
+            for offset in 0..<size { covered.insert(address.rawValue + offset) }
+        }
+        #expect(covered == Set((IPv4Address(203, 0, 113, 10).rawValue...IPv4Address(203, 0, 113, 200).rawValue)))
+    }
+}
+
+@Suite struct AdmissionControlTests {
+    let t0 = NIODeadline.uptimeNanoseconds(1_000_000_000)
+
+    @Test func limitsSessionsInTotalAndPerPeer() {
+        var admission = AdmissionControl(limits: ServerLimits(maximumSessions: 3, maximumSessionsPerPeer: 2))
+        do { let result = admission.admit(peer: "192.0.2.2", now: t0); #expect(result == nil) }
+        do { let result = admission.admit(peer: "192.0.2.2", now: t0); #expect(result == nil) }
+        do { let result = admission.admit(peer: "192.0.2.2", now: t0); #expect(result == .peerFull(peer: "192.0.2.2", limit: 2)) }
+        do { let result = admission.admit(peer: "192.0.2.3", now: t0); #expect(result == nil) }
+        do { let result = admission.admit(peer: "192.0.2.4", now: t0); #expect(result == .serverFull(limit: 3)) }
+        admission.release(peer: "192.0.2.2")
+        do { let result = admission.admit(peer: "192.0.2.4", now: t0); #expect(result == nil) }
+    }
+
+    @Test func rateLimitsAuthenticationFailuresPerMinute() {
+        var admission = AdmissionControl(limits: ServerLimits(authenticationFailuresPerMinute: 2))
+        admission.recordFailure(peer: "192.0.2.9", now: t0)
+        admission.recordFailure(peer: "192.0.2.9", now: t0 + .seconds(10))
+        #expect(admission.admit(peer: "192.0.2.9", now: t0 + .seconds(20)) == .tooManyFailures(peer: "192.0.2.9", failures: 2))
+        #expect(admission.admit(peer: "192.0.2.8", now: t0 + .seconds(20)) == nil)
+        // A minute after the first failure, one remains: admitted again.
+        #expect(admission.admit(peer: "192.0.2.9", now: t0 + .seconds(61)) == nil)
+    }
+}
+
+@Suite struct ConfigurationLoaderTests {
+    @Test func loadsEveryKey() throws {
+        let text = """
+            listen = "192.0.2.1"
+            port = 1723
+            name = "vpn"
+
+            [tunnel]
+            local = "203.0.113.1"
+            pool = ["203.0.113.10-203.0.113.20", "198.51.100.0/28"]
+            dns = ["198.51.100.53"]
+            mtu = 1400
+
+            [auth]
+            methods = ["mschapv2", "pap"]
+            secrets = "/tmp/chap-secrets"
+
+            [encryption]
+            required = true
+            strengths = [128, 40]
+            stateful = true
+
+            [limits]
+            max_sessions = 10
+            max_sessions_per_peer = 2
+            auth_failures_per_minute = 3
+            handshake_timeout = 20
+
+            [keepalive]
+            lcp_echo_interval = 0
+            """
+        let config = try ConfigurationLoader(path: "pptp.toml", text: text).load()
+        #expect(config.listenAddress == "192.0.2.1")
+        #expect(config.name == "vpn")
+        #expect(config.pool.count == 2)
+        #expect(config.dns == [IPv4Address(198, 51, 100, 53)])
+        #expect(config.policy.authentication == [.msCHAPv2, .pap])
+        #expect(config.policy.encryption.strengths == [.bits128, .bits40])
+        #expect(config.policy.encryption.allowStateful)
+        #expect(config.limits.maximumSessions == 10)
+        #expect(config.limits.handshakeTimeout == .seconds(20))
+        #expect(config.lcpEchoInterval == nil)
+        #expect(config.secretsPath == "/tmp/chap-secrets")
+        #expect(!config.warnings.isEmpty)
+    }
+
+    @Test func errorsNameFileLineAndKey() {
+        let text = "port = 1723\n\n[tunnel]\nlocal = \"203.0.113.1\"\npool = [\"not-an-address\"]\n"
+        #expect(throws: ConfigurationError(path: "pptp.toml", line: 5, key: "tunnel.pool", message: "'not-an-address' is not an address, a range 'A-B' or a CIDR block")) {
+            try ConfigurationLoader(path: "pptp.toml", text: text).load()
+        }
+    }
+
+    @Test func unknownKeysAreErrors() {
+        let text = "[limits]\nmax_session = 5\n"
+        do {
+            _ = try ConfigurationLoader(path: "c.toml", text: text).load()
+            Issue.record("accepted a misspelt key")
+        } catch {
+            #expect(error.line == 2)
+            #expect(error.key == "limits.max_session")
+        }
+    }
+
+    @Test func syntaxErrorsCarryTheLine() {
+        do {
+            _ = try ConfigurationLoader(path: "c.toml", text: "port = 1\nname = \n").load()
+            Issue.record("accepted bad TOML")
+        } catch {
+            #expect(error.line == 2)
+        }
+    }
+
+    @Test func requiredMPPEWithoutMSCHAPIsRejected() {
+        do {
+            _ = try ConfigurationLoader(path: "c.toml", text: "[auth]\nmethods = [\"pap\"]\n").load()
+            Issue.record("accepted PAP with required MPPE")
+        } catch {
+            #expect(error.key == "auth.methods")
+        }
+    }
+
+    @Test func outOfRangeValuesAreErrors() {
+        #expect(throws: ConfigurationError.self) { try ConfigurationLoader(path: "c", text: "port = 70000\n").load() }
+        #expect(throws: ConfigurationError.self) { try ConfigurationLoader(path: "c", text: "[encryption]\nstrengths = [64]\n").load() }
+    }
+}
