@@ -192,6 +192,15 @@ public struct PPPSession: Sendable {
         return actions
     }
 
+    /// Sets the addresses IPCP will use (a server learns the user's fixed address only when it
+    /// verifies the credentials). Effective only before IPCP has started.
+    @discardableResult
+    public mutating func assignAddresses(_ role: IPCPNegotiator.Role) -> Bool {
+        guard ipcp.state == .initial else { return false }
+        ipcp = NegotiationAutomaton(negotiator: IPCPNegotiator(role: role), configuration: configuration.automaton)
+        return true
+    }
+
     /// Sends an LCP Echo-Request now, to check the peer is alive; the reply is reported as
     /// `.echoReply(roundTrip:)`.
     public mutating func probeLiveness(now: NIODeadline) -> [PPPSessionAction] {
@@ -572,9 +581,11 @@ public struct PPPSession: Sendable {
                 let agreed = ipcp.negotiator.agreed
                 let local = agreed.localAddress ?? .unspecified
                 var peer = agreed.peerAddress ?? .unspecified
-                if case .assigning(_, let assigned, _, _) = configuration.ipcp { peer = assigned }
                 var dns = agreed.dnsServers
-                if case .assigning(_, _, let servers, _) = configuration.ipcp { dns = servers }
+                if case .assigning(_, let assigned, let servers, _) = ipcp.negotiator.role {
+                    peer = assigned
+                    dns = servers
+                }
                 let settings = IPv4NetworkSettings(localAddress: local, peerAddress: peer, dnsServers: dns)
                 network = settings
                 dataPath.ipv4Open = true

@@ -97,6 +97,19 @@ public struct CallInformation: Hashable, Sendable {
     public var peerProcessingDelay: UInt16
     public var framing: FramingType
     public var connectSpeed: UInt32
+
+    public init(
+        callID: UInt16, peerCallID: UInt16, direction: CallDirection, peerWindow: UInt16, peerProcessingDelay: UInt16 = 0,
+        framing: FramingType = .asynchronous, connectSpeed: UInt32 = 0
+    ) {
+        self.callID = callID
+        self.peerCallID = peerCallID
+        self.direction = direction
+        self.peerWindow = peerWindow
+        self.peerProcessingDelay = peerProcessingDelay
+        self.framing = framing
+        self.connectSpeed = connectSpeed
+    }
 }
 
 /// A call the peer asks us to take, for the layer above to accept (with a Call ID it allocated)

@@ -72,6 +72,12 @@ public struct TunnelSession: Sendable {
         wrap(ppp.lowerLayerDown(now: now), now: now)
     }
 
+    /// Sets the addresses IPCP will use; see `PPPSession.assignAddresses`.
+    @discardableResult
+    public mutating func assignAddresses(_ role: IPCPNegotiator.Role) -> Bool {
+        ppp.assignAddresses(role)
+    }
+
     public mutating func receive(verdict: AuthenticationVerdict, now: NIODeadline) -> [TunnelAction] {
         wrap(ppp.receive(verdict: verdict, now: now), now: now)
     }

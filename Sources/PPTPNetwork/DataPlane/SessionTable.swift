@@ -1,0 +1,388 @@
+import NIOCore
+import PPP
+import PPTP
+
+/// Identifies a tunnel session on the shared raw GRE socket: the peer's address and our Call ID
+/// (DESIGN.md "Data path": demultiplexed by (peer address, our Call ID), so Call IDs may repeat
+/// across peers and one process can hold more sessions than there are Call IDs).
+public struct SessionKey: Hashable, Sendable, CustomStringConvertible {
+    public var peer: IPv4Address
+    public var callID: UInt16
+
+    public init(peer: IPv4Address, callID: UInt16) {
+        self.peer = peer
+        self.callID = callID
+    }
+
+    public var description: String { "\(peer)#\(callID)" }
+}
+
+/// What the data plane reports to the control plane.
+public enum DataPlaneEvent: Hashable, Sendable {
+    /// Decide this authentication, then send `.verdict`.
+    case verify(AuthenticationRequest)
+    case ppp(PPPSessionEvent)
+    /// The session is gone from the table (after PPP went down or `remove`), with its counters.
+    case removed(SessionStatistics)
+}
+
+/// What the control plane asks of the data plane.
+public enum DataPlaneCommand: Sendable {
+    /// A call connected: run this session (it is started at once).
+    case add(SessionKey, TunnelSession)
+    /// The call is gone: tell PPP, forget the session.
+    case callCleared(SessionKey)
+    /// Close PPP politely (LCP Terminate).
+    case close(SessionKey, reason: String)
+    /// The answer to a `.verify`, with the addresses IPCP should use (server).
+    case verdict(SessionKey, AuthenticationVerdict, addresses: IPCPNegotiator.Role?)
+    /// Send an LCP echo now.
+    case probe(SessionKey)
+    /// Forget a session at once (its statistics are reported as `.removed`).
+    case remove(SessionKey)
+}
+
+/// Statistics of one session, for logs and `pptp status`.
+public struct SessionStatistics: Hashable, Sendable, Codable {
+    public var key: String
+    public var user: String?
+    public var clientAddress: String?
+    public var bytesIn = 0
+    public var bytesOut = 0
+    public var packetsIn = 0
+    public var packetsOut = 0
+    public var lost = 0
+    public var reordered = 0
+    public var duplicates = 0
+    public var greDroppedForWindow = 0
+    public var mppeDropped = 0
+    public var downReason: String?
+
+    public init(key: String) { self.key = key }
+}
+
+/// Where the session table sends its output: the data-plane thread batches these into system
+/// calls; tests collect them.
+public protocol DataPlaneSink {
+    /// Send a GRE packet (the IP payload for protocol 47) to `peer`.
+    mutating func sendGRE(_ packet: UnsafeRawBufferPointer, to peer: IPv4Address)
+    /// Write a network packet to the TUN device.
+    mutating func writeTUN(_ packet: UnsafeRawBufferPointer)
+    /// Report an event about a session to the control plane.
+    mutating func report(_ event: DataPlaneEvent, for key: SessionKey)
+}
+
+/// Counters of the whole data plane.
+public struct DataPlaneCounters: Hashable, Sendable, Codable {
+    /// GRE packets from a (peer, Call ID) we have no session for: dropped.
+    public var greUnknownSession = 0
+    /// Packets from the TUN device to an address without a session: dropped.
+    public var tunNoSession = 0
+    /// Packets from the TUN device that are not IPv4/IPv6, or too short.
+    public var tunMalformed = 0
+    /// Packets from a client whose source address is not the one assigned to it: dropped.
+    public var spoofedSource = 0
+    /// Packets dropped on the way to the peer (window full, MRU exceeded).
+    public var sendDropped = 0
+    public init() {}
+}
+
+/// The sessions of a data plane and their timers, as a sans-I/O core: fed with GRE packets, TUN
+/// packets, commands and `now`, it writes to a `DataPlaneSink`. One thread owns it.
+public struct SessionTable: Sendable {
+    public enum Mode: Hashable, Sendable {
+        /// One TUN for all sessions; packets from the TUN go to the session whose client has the
+        /// destination address; packets from a client must carry its address as source.
+        case server
+        /// One session; every TUN packet goes to it.
+        case client
+    }
+
+    public struct Slot: Sendable {
+        var tunnel: TunnelSession
+        var clientAddress: IPv4Address?
+        var deadline: NIODeadline?
+        var user: String?
+
+        /// Runs `body` on the tunnel in place (through the dictionary's modify accessor, so the
+        /// large session value is never copied on the packet path).
+        mutating func run<T>(_ body: (inout TunnelSession) -> T) -> T { body(&tunnel) }
+
+        /// Takes the tunnel's next deadline; says whether it changed.
+        mutating func updateDeadline() -> (changed: Bool, deadline: NIODeadline?) {
+            let next = tunnel.nextDeadline
+            guard next != deadline else { return (false, next) }
+            deadline = next
+            return (true, next)
+        }
+    }
+
+    public let mode: Mode
+    private var slots: [SessionKey: Slot] = [:]
+    private var byClientAddress: [UInt32: SessionKey] = [:]
+    private var timers = TimerHeap()
+    public private(set) var counters = DataPlaneCounters()
+
+    public init(mode: Mode) { self.mode = mode }
+
+    public var count: Int { slots.count }
+    public var keys: Dictionary<SessionKey, Slot>.Keys { slots.keys }
+
+    /// The earliest deadline of any session.
+    public var nextDeadline: NIODeadline? { timers.peek() }
+
+    // MARK: - Commands
+
+    public mutating func apply(_ command: DataPlaneCommand, now: NIODeadline, sink: inout some DataPlaneSink) {
+        switch command {
+        case .add(let key, var tunnel):
+            if slots[key] != nil { remove(key, sink: &sink) }
+            let actions = tunnel.start(now: now)
+            slots[key] = Slot(tunnel: tunnel)
+            perform(actions, key: key, now: now, sink: &sink)
+            reschedule(key)
+        case .callCleared(let key):
+            guard let actions = slots[key]?.run({ $0.callCleared(now: now) }) else { return }
+            perform(actions, key: key, now: now, sink: &sink)
+            remove(key, sink: &sink)
+        case .close(let key, let reason):
+            withSlot(key, now: now, sink: &sink) { $0.close(reason: reason, now: now) }
+        case .verdict(let key, let verdict, let addresses):
+            withSlot(key, now: now, sink: &sink) { tunnel in
+                if let addresses { tunnel.assignAddresses(addresses) }
+                return tunnel.receive(verdict: verdict, now: now)
+            }
+        case .probe(let key):
+            withSlot(key, now: now, sink: &sink) { $0.probeLiveness(now: now) }
+        case .remove(let key):
+            remove(key, sink: &sink)
+        }
+    }
+
+    private mutating func withSlot(_ key: SessionKey, now: NIODeadline, sink: inout some DataPlaneSink, _ body: (inout TunnelSession) -> [TunnelAction]) {
+        guard let actions = slots[key]?.run(body) else { return }
+        perform(actions, key: key, now: now, sink: &sink)
+        reschedule(key)
+    }
+
+    private mutating func remove(_ key: SessionKey, sink: inout some DataPlaneSink) {
+        guard let slot = slots.removeValue(forKey: key) else { return }
+        if let address = slot.clientAddress, byClientAddress[address.rawValue] == key { byClientAddress[address.rawValue] = nil }
+        sink.report(.removed(statistics(key, slot)), for: key)
+    }
+
+    /// Statistics of every session.
+    public func statistics() -> [SessionStatistics] {
+        slots.map { statistics($0.key, $0.value) }
+    }
+
+    private func statistics(_ key: SessionKey, _ slot: Slot) -> SessionStatistics {
+        var stats = SessionStatistics(key: key.description)
+        let data = slot.tunnel.ppp.dataPath.counters
+        let gre = slot.tunnel.sequencer.counters
+        stats.user = slot.user
+        stats.clientAddress = slot.clientAddress?.description
+        stats.bytesIn = data.octetsReceived
+        stats.bytesOut = data.octetsSent
+        stats.packetsIn = data.framesReceived
+        stats.packetsOut = data.framesSent
+        stats.lost = gre.lost
+        stats.reordered = gre.reordered
+        stats.duplicates = gre.duplicates
+        stats.greDroppedForWindow = gre.droppedForWindow
+        stats.mppeDropped = data.droppedMPPE
+        stats.downReason = slot.tunnel.ppp.downReason?.description
+        return stats
+    }
+
+    // MARK: - Packets
+
+    /// A GRE packet from `peer` (the IP payload of protocol 47), in a buffer the table may
+    /// modify (decryption is in place).
+    public mutating func receiveGRE(from peer: IPv4Address, _ buffer: UnsafeMutableRawBufferPointer, now: NIODeadline, sink: inout some DataPlaneSink) {
+        // RFC 2637 §4.1: the Call ID is octets 6–7 of the GRE header (Key, low half).
+        guard buffer.count >= 8 else {
+            counters.greUnknownSession &+= 1
+            return
+        }
+        let callID = UInt16(buffer[6]) << 8 | UInt16(buffer[7])
+        let key = SessionKey(peer: peer, callID: callID)
+        guard let (packet, actions) = slots[key]?.run({ $0.receiveGRE(buffer, now: now) }) else {
+            counters.greUnknownSession &+= 1
+            return
+        }
+        let clientAddress = mode == .server ? slots[key]?.clientAddress : nil
+        switch packet {
+        case .ipv4(let range):
+            if mode == .server, let clientAddress, !hasSource(clientAddress, buffer, range) {
+                counters.spoofedSource &+= 1
+            } else {
+                sink.writeTUN(UnsafeRawBufferPointer(rebasing: buffer[range]))
+            }
+        case .ipv6(let range):
+            sink.writeTUN(UnsafeRawBufferPointer(rebasing: buffer[range]))
+        case nil:
+            break
+        }
+        if !actions.isEmpty {
+            perform(actions, key: key, now: now, sink: &sink)
+        }
+        reschedule(key)
+    }
+
+    private func hasSource(_ address: IPv4Address, _ buffer: UnsafeMutableRawBufferPointer, _ range: Range<Int>) -> Bool {
+        guard range.count >= 20 else { return false }
+        let base = range.lowerBound + 12
+        let source = UInt32(buffer[base]) << 24 | UInt32(buffer[base + 1]) << 16 | UInt32(buffer[base + 2]) << 8 | UInt32(buffer[base + 3])
+        return source == address.rawValue
+    }
+
+    /// A packet read from the TUN device, in `buffer[payload]` with `TunnelSession.headroom`
+    /// octets free before it.
+    public mutating func receiveTUN(_ buffer: UnsafeMutableRawBufferPointer, payload: Range<Int>, now: NIODeadline, sink: inout some DataPlaneSink) {
+        guard payload.count >= 20 else {
+            counters.tunMalformed &+= 1
+            return
+        }
+        let version = buffer[payload.lowerBound] >> 4
+        let protocolNumber: PPPProtocolNumber
+        switch version {
+        case 4: protocolNumber = .ipv4
+        case 6: protocolNumber = .ipv6
+        default:
+            counters.tunMalformed &+= 1
+            return
+        }
+        let key: SessionKey
+        switch mode {
+        case .client:
+            guard let only = slots.keys.first else {
+                counters.tunNoSession &+= 1
+                return
+            }
+            key = only
+        case .server:
+            guard version == 4 else {
+                counters.tunNoSession &+= 1
+                return
+            }
+            let base = payload.lowerBound + 16
+            let destination = UInt32(buffer[base]) << 24 | UInt32(buffer[base + 1]) << 16 | UInt32(buffer[base + 2]) << 8 | UInt32(buffer[base + 3])
+            guard let found = byClientAddress[destination] else {
+                counters.tunNoSession &+= 1
+                return
+            }
+            key = found
+        }
+        guard let result = slots[key]?.run({ $0.send(protocolNumber, in: buffer, payload: payload, now: now) }) else {
+            counters.tunNoSession &+= 1
+            return
+        }
+        switch result {
+        case .success(let range): sink.sendGRE(UnsafeRawBufferPointer(rebasing: buffer[range]), to: key.peer)
+        case .failure: counters.sendDropped &+= 1
+        }
+        reschedule(key)
+    }
+
+    // MARK: - Timers
+
+    /// Runs every session timer that is due.
+    public mutating func runTimers(now: NIODeadline, sink: inout some DataPlaneSink) {
+        while let (deadline, key) = timers.popDue(now: now) {
+            guard slots[key]?.deadline == deadline else { continue }  // stale entry
+            slots[key]?.deadline = nil
+            guard let actions = slots[key]?.run({ $0.timeout(now: now) }) else { continue }
+            perform(actions, key: key, now: now, sink: &sink)
+            reschedule(key)
+        }
+    }
+
+    private mutating func reschedule(_ key: SessionKey) {
+        guard let update = slots[key]?.updateDeadline(), update.changed, let next = update.deadline else { return }
+        timers.push(next, key)
+    }
+
+    // MARK: - Actions
+
+    private mutating func perform(_ actions: [TunnelAction], key: SessionKey, now: NIODeadline, sink: inout some DataPlaneSink) {
+        for action in actions {
+            switch action {
+            case .sendGRE(let packet):
+                packet.withUnsafeReadableBytes { sink.sendGRE($0, to: key.peer) }
+            case .deliver(let protocolNumber, let bytes):
+                if protocolNumber == .ipv4, mode == .server, let address = slots[key]?.clientAddress {
+                    var copy = bytes
+                    let ok = copy.withUnsafeMutableBytes { hasSource(address, $0, 0..<$0.count) }
+                    if !ok {
+                        counters.spoofedSource &+= 1
+                        continue
+                    }
+                }
+                bytes.withUnsafeBytes { sink.writeTUN($0) }
+            case .verify(let request):
+                sink.report(.verify(request), for: key)
+            case .ppp(let event):
+                switch event {
+                case .networkUp(let settings):
+                    if mode == .server {
+                        slots[key]?.clientAddress = settings.peerAddress
+                        byClientAddress[settings.peerAddress.rawValue] = key
+                    }
+                case .authenticated(let user, _):
+                    slots[key]?.user = user
+                default:
+                    break
+                }
+                sink.report(.ppp(event), for: key)
+                if case .down = event {
+                    // PPP is over: the control plane clears the call; the slot goes now so no
+                    // more data is accepted for it.
+                    if let address = slots[key]?.clientAddress, byClientAddress[address.rawValue] == key {
+                        byClientAddress[address.rawValue] = nil
+                    }
+                    slots[key]?.clientAddress = nil
+                }
+            }
+        }
+    }
+}
+
+/// A binary min-heap of (deadline, key) with lazy deletion: entries whose deadline no longer
+/// matches the session's are skipped when popped.
+struct TimerHeap: Sendable {
+    private var items: [(NIODeadline, SessionKey)] = []
+
+    func peek() -> NIODeadline? { items.first?.0 }
+
+    mutating func push(_ deadline: NIODeadline, _ key: SessionKey) {
+        items.append((deadline, key))
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard items[child].0 < items[parent].0 else { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func popDue(now: NIODeadline) -> (NIODeadline, SessionKey)? {
+        guard let first = items.first, first.0 <= now else { return nil }
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var parent = 0
+            while true {
+                let left = 2 * parent + 1
+                let right = left + 1
+                var smallest = parent
+                if left < items.count && items[left].0 < items[smallest].0 { smallest = left }
+                if right < items.count && items[right].0 < items[smallest].0 { smallest = right }
+                if smallest == parent { break }
+                items.swapAt(parent, smallest)
+                parent = smallest
+            }
+        }
+        return first
+    }
+}

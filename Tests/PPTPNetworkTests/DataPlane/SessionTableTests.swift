@@ -1,0 +1,190 @@
+import NIOCore
+import PPP
+import PPTP
+import Testing
+
+#if canImport(PPTPNetwork)
+@testable import PPTPNetwork
+#else
+@testable import DataPlaneOnly
+#endif
+
+struct TestRandom: RandomNumberGenerator, Sendable {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Collects what a session table emits.
+struct CollectingSink: DataPlaneSink {
+    var gre: [(packet: [UInt8], peer: IPv4Address)] = []
+    var tun: [[UInt8]] = []
+    var events: [(SessionKey, DataPlaneEvent)] = []
+
+    mutating func sendGRE(_ packet: UnsafeRawBufferPointer, to peer: IPv4Address) { gre.append((Array(packet), peer)) }
+    mutating func writeTUN(_ packet: UnsafeRawBufferPointer) { tun.append(Array(packet)) }
+    mutating func report(_ event: DataPlaneEvent, for key: SessionKey) { events.append((key, event)) }
+}
+
+/// A server table and a client table joined in memory: GRE from one is fed to the other.
+struct TablePair {
+    var server = SessionTable(mode: .server)
+    var client = SessionTable(mode: .client)
+    var serverSink = CollectingSink()
+    var clientSink = CollectingSink()
+    var now = NIODeadline.uptimeNanoseconds(1_000_000_000)
+    let serverAddress = IPv4Address(198, 51, 100, 1)
+    let clientAddress = IPv4Address(198, 51, 100, 2)
+    let serverKey: SessionKey
+    let clientKey: SessionKey
+    let assigned = IPv4Address(203, 0, 113, 11)
+
+    init(clients: Int = 1) {
+        serverKey = SessionKey(peer: clientAddress, callID: 0x2222)
+        clientKey = SessionKey(peer: serverAddress, callID: 0x1111)
+        let clientCall = CallInformation(callID: 0x1111, peerCallID: 0x2222, direction: .outgoing, peerWindow: 64, peerProcessingDelay: 0, framing: .asynchronous, connectSpeed: 0)
+        let serverCall = CallInformation(callID: 0x2222, peerCallID: 0x1111, direction: .outgoing, peerWindow: 64, peerProcessingDelay: 0, framing: .asynchronous, connectSpeed: 0)
+        let clientTunnel = TunnelSession(
+            call: clientCall, gre: .init(),
+            ppp: PPPSessionConfiguration(role: .client, credentials: ClientCredentials(userName: "alice", password: "pw"), ipcp: .requesting(preferred: .unspecified, requestDNS: false)),
+            random: TestRandom(state: 1))
+        let serverTunnel = TunnelSession(
+            call: serverCall, gre: .init(),
+            ppp: PPPSessionConfiguration(role: .server, name: "srv", ipcp: .assigning(local: IPv4Address(203, 0, 113, 1), peer: .unspecified, dns: [], nbns: [])),
+            random: TestRandom(state: 2))
+        server.apply(.add(serverKey, serverTunnel), now: now, sink: &serverSink)
+        client.apply(.add(clientKey, clientTunnel), now: now, sink: &clientSink)
+    }
+
+    /// Moves packets and answers verifications until nothing moves; the clock jumps to the next
+    /// deadline when idle, up to `limit`.
+    mutating func run(until limit: NIODeadline? = nil) {
+        for _ in 0..<100_000 {
+            if !serverSink.gre.isEmpty {
+                let (packet, peer) = serverSink.gre.removeFirst()
+                #expect(peer == clientAddress)
+                var bytes = packet
+                bytes.withUnsafeMutableBytes { client.receiveGRE(from: serverAddress, $0, now: now, sink: &clientSink) }
+                continue
+            }
+            if !clientSink.gre.isEmpty {
+                let (packet, peer) = clientSink.gre.removeFirst()
+                #expect(peer == serverAddress)
+                var bytes = packet
+                bytes.withUnsafeMutableBytes { server.receiveGRE(from: clientAddress, $0, now: now, sink: &serverSink) }
+                continue
+            }
+            if let index = serverSink.events.firstIndex(where: { if case .verify = $0.1 { return true } else { return false } }) {
+                let (key, event) = serverSink.events.remove(at: index)
+                guard case .verify(let request) = event else { continue }
+                let verdict = CredentialVerifier.verify(request, secret: .password("pw")).verdict
+                server.apply(
+                    .verdict(key, verdict, addresses: .assigning(local: IPv4Address(203, 0, 113, 1), peer: assigned, dns: [], nbns: [])),
+                    now: now, sink: &serverSink)
+                continue
+            }
+            guard let next = [server.nextDeadline, client.nextDeadline].compactMap({ $0 }).min() else { return }
+            if let limit, next > limit { return }
+            now = max(now, next)
+            server.runTimers(now: now, sink: &serverSink)
+            client.runTimers(now: now, sink: &clientSink)
+        }
+    }
+
+    static func ipv4(from source: IPv4Address, to destination: IPv4Address, payload: Int = 20) -> [UInt8] {
+        var packet = [UInt8](repeating: 0, count: 20 + payload)
+        packet[0] = 0x45
+        packet[2] = UInt8((20 + payload) >> 8)
+        packet[3] = UInt8((20 + payload) & 0xFF)
+        packet[8] = 64
+        packet[9] = 17
+        packet.replaceSubrange(12..<16, with: source.octets)
+        packet.replaceSubrange(16..<20, with: destination.octets)
+        for i in 0..<payload { packet[20 + i] = UInt8(truncatingIfNeeded: i) }
+        return packet
+    }
+
+    mutating func tunPacket(_ packet: [UInt8], intoClient: Bool) {
+        var buffer = [UInt8](repeating: 0, count: TunnelSession.headroom) + packet
+        let payload = TunnelSession.headroom..<buffer.count
+        buffer.withUnsafeMutableBytes { raw in
+            if intoClient {
+                client.receiveTUN(raw, payload: payload, now: now, sink: &clientSink)
+            } else {
+                server.receiveTUN(raw, payload: payload, now: now, sink: &serverSink)
+            }
+        }
+    }
+}
+
+@Suite struct SessionTableTests {
+    @Test func sessionsComeUpAndRouteByClientAddress() {
+        var pair = TablePair()
+        pair.run(until: pair.now + .seconds(5))
+        #expect(pair.clientSink.events.contains { if case .ppp(.networkUp) = $0.1 { return true } else { return false } })
+        #expect(pair.serverSink.events.contains { if case .ppp(.networkUp(let s)) = $0.1 { return s.peerAddress == pair.assigned } else { return false } })
+        // Client → server: the packet comes out of the server's TUN.
+        let up = TablePair.ipv4(from: pair.assigned, to: IPv4Address(198, 51, 100, 80))
+        pair.tunPacket(up, intoClient: true)
+        pair.run(until: pair.now)
+        #expect(pair.serverSink.tun == [up])
+        // Server → client by destination address.
+        let down = TablePair.ipv4(from: IPv4Address(198, 51, 100, 80), to: pair.assigned)
+        pair.tunPacket(down, intoClient: false)
+        pair.run(until: pair.now)
+        #expect(pair.clientSink.tun == [down])
+        // An address without a session is dropped and counted.
+        pair.tunPacket(TablePair.ipv4(from: IPv4Address(198, 51, 100, 80), to: IPv4Address(203, 0, 113, 99)), intoClient: false)
+        #expect(pair.server.counters.tunNoSession == 1)
+    }
+
+    @Test func spoofedSourceAddressesAreDropped() {
+        var pair = TablePair()
+        pair.run(until: pair.now + .seconds(5))
+        pair.tunPacket(TablePair.ipv4(from: IPv4Address(203, 0, 113, 99), to: IPv4Address(198, 51, 100, 80)), intoClient: true)
+        pair.run(until: pair.now)
+        #expect(pair.serverSink.tun.isEmpty)
+        #expect(pair.server.counters.spoofedSource == 1)
+    }
+
+    @Test func greFromAnotherPeerOrCallIsDroppedAndCounted() {
+        var pair = TablePair()
+        var buffer = ByteBuffer()
+        GREPacket(header: GREHeader(payloadLength: 0, callID: 0x2222, sequenceNumber: 0), payload: ByteBuffer()).write(to: &buffer)
+        var bytes = Array(buffer.readableBytesView)
+        bytes.withUnsafeMutableBytes { pair.server.receiveGRE(from: IPv4Address(192, 0, 2, 99), $0, now: pair.now, sink: &pair.serverSink) }
+        #expect(pair.server.counters.greUnknownSession == 1)
+    }
+
+    @Test func clearedCallIsRemovedWithItsStatistics() {
+        var pair = TablePair()
+        pair.run(until: pair.now + .seconds(5))
+        pair.server.apply(.callCleared(pair.serverKey), now: pair.now, sink: &pair.serverSink)
+        #expect(pair.server.count == 0)
+        #expect(pair.serverSink.events.contains { if case .removed = $0.1 { return true } else { return false } })
+        #expect(pair.serverSink.events.contains { if case .ppp(.down(.lowerLayerDown)) = $0.1 { return true } else { return false } })
+    }
+
+    @Test func timersOfManySessionsAreRunFromOneHeap() {
+        var table = SessionTable(mode: .server)
+        var sink = CollectingSink()
+        let now = NIODeadline.uptimeNanoseconds(1_000_000_000)
+        for i in 0..<500 {
+            let call = CallInformation(callID: UInt16(i), peerCallID: 1, direction: .outgoing, peerWindow: 64, peerProcessingDelay: 0, framing: .asynchronous, connectSpeed: 0)
+            let tunnel = TunnelSession(
+                call: call, gre: .init(),
+                ppp: PPPSessionConfiguration(role: .server, ipcp: .assigning(local: IPv4Address(203, 0, 113, 1), peer: .unspecified, dns: [], nbns: [])),
+                random: TestRandom(state: UInt64(i)))
+            table.apply(.add(SessionKey(peer: IPv4Address(198, 51, 100, 2), callID: UInt16(i)), tunnel), now: now, sink: &sink)
+        }
+        #expect(sink.gre.count == 500)  // one LCP Configure-Request each
+        #expect(table.nextDeadline.map { $0 <= now + .seconds(3) } == true)
+        table.runTimers(now: now + .seconds(3), sink: &sink)
+        #expect(sink.gre.count == 1000)  // each retransmitted once
+    }
+}
