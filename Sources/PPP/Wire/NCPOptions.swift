@@ -95,7 +95,8 @@ public enum IPV6CPOption: TypedConfigurationOption {
     public var description: String {
         switch self {
         case .interfaceIdentifier(let id):
-            let groups = (0..<4).map { String(UInt16(truncatingIfNeeded: id >> (48 - 16 * $0)), radix: 16) }
+            // pppd prints every group with four digits ("dc4a:0404").
+            let groups = (0..<4).map { hex(UInt16(truncatingIfNeeded: id >> (48 - 16 * $0)), width: 4) }
             return "<addr fe80::\(groups.joined(separator: ":"))>"
         case .compressionProtocol(let p, let data): return "<compress \(p) \(hexString(data))>"
         case .other(let raw): return raw.description

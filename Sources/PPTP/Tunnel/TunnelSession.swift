@@ -22,6 +22,9 @@ public enum TunnelPacket: Hashable, Sendable {
 
 /// Counters of one tunnel session beyond GRE sequencing and PPP.
 public struct TunnelCounters: Hashable, Sendable {
+    /// GRE packets accepted for this call (data and acknowledgments): zero after a while means
+    /// the peer's GRE does not reach us (a firewall or NAT without a PPTP helper).
+    public var greReceived = 0
     /// GRE packets that did not parse.
     public var malformedGRE = 0
     /// GRE packets for another Call ID (the demultiplexer should not let them through).
@@ -178,6 +181,7 @@ public struct TunnelSession: Sendable {
             counters.wrongCallID += 1
             return (nil, [])
         }
+        counters.greReceived &+= 1
         if let ack = header.acknowledgmentNumber { sequencer.receiveAcknowledgment(ack, now: now) }
         guard let sequence = header.sequenceNumber else { return (nil, []) }
         let frame = header.encodedLength..<(header.encodedLength + Int(header.payloadLength))

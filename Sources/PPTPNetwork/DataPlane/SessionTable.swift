@@ -46,6 +46,8 @@ public enum DataPlaneCommand: Sendable {
 public struct SessionStatistics: Hashable, Sendable, Codable {
     public var key: String
     public var user: String?
+    /// GRE packets received from the peer for this call.
+    public var greReceived = 0
     public var clientAddress: String?
     public var bytesIn = 0
     public var bytesOut = 0
@@ -181,6 +183,7 @@ public struct SessionTable: Sendable {
         let data = slot.tunnel.ppp.dataPath.counters
         let gre = slot.tunnel.sequencer.counters
         stats.user = slot.user
+        stats.greReceived = slot.tunnel.counters.greReceived
         stats.clientAddress = slot.clientAddress?.description
         stats.bytesIn = data.octetsReceived
         stats.bytesOut = data.octetsSent

@@ -1,0 +1,219 @@
+import Logging
+import NIOCore
+import PPP
+import PPTP
+import PPTPNetwork
+
+/// What the client's control handler tells the runtime.
+enum ClientEvent: Sendable {
+    case callConnected(CallInformation)
+    case networkUp(IPv4NetworkSettings, mtu: Int)
+    case pppEvent(PPPSessionEvent)
+    case finished(ClientOutcome)
+}
+
+/// The NIO shell of the client's control connection (PNS role, RFC 2637 §3.1.1, §3.2.4.2): sends
+/// SCCRQ, places one outgoing call, hands the call to the data plane, and turns whatever ends
+/// the session into a `ClientOutcome`.
+final class ClientControlHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var engine: ControlConnection
+    private var context: ChannelHandlerContext?
+    private var timer: Scheduled<Void>?
+    private var greTimer: Scheduled<Void>?
+    private let configuration: ClientConfiguration
+    private let serverAddress: IPv4Address
+    private let dataPlane: any ClientDataPlane
+    private let logger: Logger
+    private let onEvent: @Sendable (ClientEvent) -> Void
+    private let callID: UInt16
+    private var call: CallInformation?
+    private var key: SessionKey?
+    private var outcome: ClientOutcome?
+    private var networkWasUp = false
+    private var pppDown: PPPDownReason?
+    private var stopping = false
+
+    init(
+        configuration: ClientConfiguration, serverAddress: IPv4Address, dataPlane: any ClientDataPlane, logger: Logger,
+        onEvent: @escaping @Sendable (ClientEvent) -> Void
+    ) {
+        self.configuration = configuration
+        self.serverAddress = serverAddress
+        self.dataPlane = dataPlane
+        self.logger = logger
+        self.onEvent = onEvent
+        self.callID = UInt16.random(in: 1...UInt16.max)
+        self.engine = ControlConnection(
+            configuration: ControlConnectionConfiguration(
+                role: .pns, hostName: configuration.hostName, vendor: "swift-pptp", establishTimeout: .seconds(30), receiveWindow: 64),
+            echoIdentifierSeed: UInt32.random(in: 1...UInt32.max))
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.context = context
+        perform(engine.connect(now: .now()))
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        perform(engine.receive(bytes: unwrapInboundIn(data), now: .now()))
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        greTimer?.cancel()
+        perform(engine.transportClosed())
+        if let key { dataPlane.submit(.callCleared(key)) }
+        finish(outcome ?? (networkWasUp ? .linkLost("the server closed the control connection") : .controlConnectionFailed("the server closed the TCP connection")))
+        self.context = nil
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("control connection error: \(error)")
+        context.close(promise: nil)
+    }
+
+    /// Ends the session politely: LCP Terminate, then Call-Clear-Request and Stop-Control-
+    /// Connection (called on the channel's event loop).
+    func stop() {
+        guard !stopping else { return }
+        stopping = true
+        if outcome == nil { outcome = .stopped }
+        if let key, pppDown == nil {
+            dataPlane.submit(.close(key, reason: "User request"))
+        } else {
+            hangUp()
+        }
+    }
+
+    private func hangUp() {
+        let now = NIODeadline.now()
+        if engine.calls[callID] != nil { perform(engine.clearCall(callID, now: now)) }
+        // pptp-linux closes right after Call-Clear-Request; we stop the control connection too.
+        perform(engine.stop(reason: .none, now: now))
+    }
+
+    private func finish(_ result: ClientOutcome) {
+        guard outcome == nil || !finished else { return }
+        finished = true
+        onEvent(.finished(outcome ?? result))
+    }
+
+    private var finished = false
+
+    private func perform(_ actions: [ControlAction]) {
+        for action in actions {
+            switch action {
+            case .send(let message):
+                context?.writeAndFlush(wrapOutboundOut(message.serialized()), promise: nil)
+            case .established(let peer):
+                logger.info("control connection up: server \"\(peer.hostName)\" vendor \"\(peer.vendor)\", firmware \(peer.firmwareRevision)")
+                perform(engine.placeOutgoingCall(callID: callID, serialNumber: 1, now: .now()))
+            case .callOffered(let offer):
+                perform(engine.answerCall(peerCallID: offer.peerCallID, with: nil, now: .now()))
+            case .callConnected(let info):
+                callConnected(info)
+            case .callCleared(_, let reason):
+                if let key { dataPlane.submit(.callCleared(key)) }
+                switch reason {
+                case .outgoingCallRefused, .disconnected:
+                    if outcome == nil && pppDown == nil { outcome = .callRefused(reason.description) }
+                case .local, .peerRequested, .refused, .incomingCallRefused, .controlConnectionClosed:
+                    break
+                }
+                perform(engine.stop(reason: .none, now: .now()))
+            case .linkInfo, .wanError:
+                break
+            case .violation(let violation):
+                logger.debug("control protocol: \(violation)")
+            case .close(let reason):
+                if outcome == nil {
+                    switch reason {
+                    case .localStop: break
+                    default: outcome = networkWasUp ? .linkLost(reason.description) : .controlConnectionFailed(reason.description)
+                    }
+                }
+                context?.close(promise: nil)
+            }
+        }
+        rearm()
+    }
+
+    private func rearm() {
+        timer?.cancel()
+        timer = nil
+        guard let context, let deadline = engine.nextDeadline else { return }
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(deadline: deadline) {
+            let handler = bound.value
+            handler.perform(handler.engine.timeout(now: .now()))
+        }
+    }
+
+    private func callConnected(_ info: CallInformation) {
+        call = info
+        let key = SessionKey(peer: serverAddress, callID: info.callID)
+        self.key = key
+        onEvent(.callConnected(info))
+        let ppp = PPPSessionConfiguration(
+            role: .client, policy: configuration.policy, mru: 1500, name: configuration.hostName, credentials: configuration.credentials,
+            ipcp: .requesting(preferred: .unspecified, requestDNS: true), ipv6: configuration.ipv6, echoInterval: configuration.echoInterval,
+            echoFailures: configuration.echoFailures, handshakeTimeout: configuration.handshakeTimeout)
+        let tunnel = TunnelSession(call: info, gre: GRESequencerConfiguration(), ppp: ppp, random: SystemRandomNumberGenerator())
+        dataPlane.submit(.add(key, tunnel))
+        // The "GRE blocked" check: the server must send GRE (its LCP request) soon.
+        if let context {
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            greTimer = context.eventLoop.scheduleTask(in: configuration.greTimeout) {
+                bound.value.checkGRE()
+            }
+        }
+    }
+
+    private func checkGRE() {
+        guard let key, !networkWasUp, pppDown == nil else { return }
+        let received = dataPlane.greReceived(key)
+        guard received == 0 else { return }
+        logger.warning("no GRE from \(serverAddress) \(configuration.greTimeout) after the call was connected")
+        outcome = .greBlocked
+        dataPlane.submit(.callCleared(key))
+        hangUp()
+    }
+
+    /// Events from the data plane, on our event loop.
+    func dataPlaneEvent(_ event: DataPlaneEvent) {
+        switch event {
+        case .verify:
+            break  // a client never verifies
+        case .ppp(let pppEvent):
+            onEvent(.pppEvent(pppEvent))
+            switch pppEvent {
+            case .networkUp(let settings):
+                networkWasUp = true
+                greTimer?.cancel()
+                onEvent(.networkUp(settings, mtu: configuration.mtu))
+            case .down(let reason):
+                pppDown = reason
+                if outcome == nil {
+                    outcome = .from(reason, greReceived: key.map { dataPlane.greReceived($0) } ?? 0, wasUp: networkWasUp)
+                }
+                hangUp()
+            default:
+                break
+            }
+        case .removed:
+            break
+        }
+    }
+}
+
+/// The data plane as the client sees it.
+public protocol ClientDataPlane: Sendable {
+    func submit(_ command: DataPlaneCommand)
+    /// GRE packets received so far for the session (for the "GRE blocked" diagnosis).
+    func greReceived(_ key: SessionKey) -> Int
+}

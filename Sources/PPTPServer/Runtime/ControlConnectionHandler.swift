@@ -1,0 +1,241 @@
+import Logging
+import NIOCore
+import PPP
+import PPTP
+import PPTPNetwork
+
+/// The thin NIO shell of one PPTP control connection on the server (STYLE.md §5): decode,
+/// call the engine with `now`, perform its actions, re-arm one timer at its deadline.
+final class ControlConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let server: ServerContext
+    private var engine: ControlConnection
+    private var context: ChannelHandlerContext?
+    private var timer: Scheduled<Void>?
+    private var peer = IPv4Address.unspecified
+    private var logger: Logger
+
+    private struct Call {
+        var key: SessionKey
+        var admitted: Bool
+        var connectedAt: NIODeadline
+        var user: String?
+        var method: AuthenticationMethod?
+        var address: IPv4Address?
+        var networkUp = false
+        var down: PPPDownReason?
+    }
+
+    /// Calls by our Call ID; they stay until the data plane confirms the session is gone.
+    private var calls: [UInt16: Call] = [:]
+    private var closing = false
+
+    init(server: ServerContext) {
+        self.server = server
+        self.engine = ControlConnection(configuration: server.controlConfiguration, echoIdentifierSeed: UInt32.random(in: 1...UInt32.max))
+        self.logger = server.logger
+    }
+
+    private var peerDescription: String { peer.description }
+
+    // MARK: - Channel events
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.context = context
+        if case .v4(let address) = context.remoteAddress, let ip = IPv4Address(address.host) {
+            peer = ip
+        }
+        logger[metadataKey: "peer"] = "\(peerDescription)"
+        logger.debug("control connection accepted")
+        perform(engine.accepted(now: .now()))
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let bytes = unwrapInboundIn(data)
+        perform(engine.receive(bytes: bytes, now: .now()))
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        perform(engine.transportClosed())
+        logger.debug("control connection closed")
+        context.fireChannelInactive()
+        self.context = nil
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("control connection error: \(error)")
+        context.close(promise: nil)
+    }
+
+    // MARK: - Engine actions
+
+    private func perform(_ actions: [ControlAction]) {
+        for action in actions {
+            switch action {
+            case .send(let message):
+                guard let context else { continue }
+                context.writeAndFlush(wrapOutboundOut(message.serialized()), promise: nil)
+            case .established(let info):
+                logger.debug("control connection established: host \"\(info.hostName)\", vendor \"\(info.vendor)\", firmware \(info.firmwareRevision)")
+            case .callOffered(let offer):
+                answer(offer)
+            case .callConnected(let info):
+                connected(info)
+            case .callCleared(let callID, let reason):
+                cleared(callID, reason: reason)
+            case .linkInfo(let callID, let send, let receive):
+                logger.trace("Set-Link-Info for call \(callID): send ACCM 0x\(String(send, radix: 16)), receive ACCM 0x\(String(receive, radix: 16))")
+            case .wanError(let callID, let notify):
+                logger.info("WAN-Error-Notify for call \(callID): \(notify.crcErrors) CRC, \(notify.framingErrors) framing errors")
+            case .violation(let violation):
+                logger.debug("control protocol: \(violation)")
+            case .close(let reason):
+                logger.debug("closing control connection: \(reason)")
+                closing = true
+                context?.close(promise: nil)
+            }
+        }
+        rearm()
+    }
+
+    private func rearm() {
+        timer?.cancel()
+        timer = nil
+        guard let context, let deadline = engine.nextDeadline else { return }
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(deadline: deadline) {
+            let handler = loopBound.value
+            handler.perform(handler.engine.timeout(now: .now()))
+        }
+    }
+
+    private func answer(_ offer: CallOffer) {
+        let now = NIODeadline.now()
+        guard case .outgoing(let request) = offer else {
+            perform(engine.answerCall(peerCallID: offer.peerCallID, with: nil, now: now))
+            return
+        }
+        if let refusal = server.state.admit(peer: peerDescription, now: now) {
+            logger.warning("refused call from \(peerDescription): \(refusal)")
+            perform(engine.answerCall(peerCallID: request.callID, with: nil, now: now))
+            return
+        }
+        guard let callID = server.state.allocateCallID() else {
+            server.state.releaseAdmission(peer: peerDescription)
+            logger.warning("refused call from \(peerDescription): no Call ID free")
+            perform(engine.answerCall(peerCallID: request.callID, with: nil, now: now))
+            return
+        }
+        calls[callID] = Call(key: SessionKey(peer: peer, callID: callID), admitted: true, connectedAt: now)
+        perform(engine.answerCall(peerCallID: request.callID, with: callID, now: now))
+    }
+
+    private func connected(_ info: CallInformation) {
+        guard let context, let call = calls[info.callID], let dataPlane = server.dataPlane else { return }
+        let key = call.key
+        server.router.register(key, NIOLoopBound(self, eventLoop: context.eventLoop))
+        server.state.register(
+            SessionRecord(key: key.description, peer: peerDescription, callID: info.callID, peerCallID: info.peerCallID, startedAt: server.secondsSinceStart()),
+            key: key)
+        let tunnel = TunnelSession(call: info, gre: GRESequencerConfiguration(), ppp: server.pppConfiguration(), random: SystemRandomNumberGenerator())
+        logger.debug("call \(info.callID) connected (peer Call ID \(info.peerCallID), window \(info.peerWindow))")
+        dataPlane.submit(.add(key, tunnel))
+    }
+
+    private func cleared(_ callID: UInt16, reason: CallClearReason) {
+        guard let call = calls[callID] else {
+            server.state.freeCallID(callID)
+            return
+        }
+        logger.debug("call \(callID) cleared: \(reason)")
+        server.dataPlane?.submit(.callCleared(call.key))
+    }
+
+    // MARK: - Data-plane events (on our event loop)
+
+    func dataPlaneEvent(_ event: DataPlaneEvent, for key: SessionKey) {
+        guard var call = calls[key.callID], call.key == key else { return }
+        let now = NIODeadline.now()
+        switch event {
+        case .verify(let request):
+            let (verdict, addresses, note) = server.verify(request, key: key)
+            switch verdict {
+            case .accept:
+                logger.debug("user \"\(request.userName)\" authenticated with \(request.method)")
+            case .reject(let code, _):
+                server.state.recordAuthenticationFailure(peer: peerDescription, now: now)
+                logger.warning("authentication failed for user \"\(request.userName)\" from \(peerDescription) (\(request.method)): \(note), E=\(code.rawValue)")
+            }
+            server.dataPlane?.submit(.verdict(key, verdict, addresses: addresses))
+        case .ppp(let pppEvent):
+            switch pppEvent {
+            case .authenticated(let user, let method):
+                call.user = user
+                call.method = method
+                server.state.update(key) {
+                    $0.user = user
+                    $0.method = method.rawValue
+                }
+            case .encryptionUp(let send, _):
+                server.state.update(key) { $0.encryption = send.description }
+            case .networkUp(let settings):
+                call.networkUp = true
+                call.address = settings.peerAddress
+                server.state.update(key) {
+                    $0.address = settings.peerAddress.description
+                    $0.networkUp = true
+                }
+                logger.info(
+                    "session start: user \"\(call.user ?? "?")\" from \(peerDescription) call \(key.callID) address \(settings.peerAddress) auth \(call.method?.rawValue ?? "none")")
+            case .down(let reason):
+                call.down = reason
+                calls[key.callID] = call
+                endCall(key.callID, reason: reason)
+                return
+            case .linkEstablished, .passwordChanged, .ipv6Up, .protocolRejected, .peerIdentification, .echoReply:
+                break
+            }
+        case .removed(let statistics):
+            calls[key.callID] = nil
+            server.router.unregister(key)
+            let record = server.state.release(key, peer: peerDescription, admitted: call.admitted)
+            let duration = Double((now - call.connectedAt).nanoseconds) / 1e9
+            let reason = call.down?.description ?? statistics.downReason ?? "call cleared"
+            if call.networkUp {
+                logger.info(
+                    "session end: user \"\(call.user ?? record?.user ?? "?")\" from \(peerDescription) address \(call.address?.description ?? "-") duration \((duration * 10).rounded() / 10) s, received \(statistics.bytesIn) bytes, sent \(statistics.bytesOut) bytes: \(reason)")
+            } else {
+                logger.info("call \(key.callID) from \(peerDescription) ended before the network was up: \(reason)")
+            }
+            if calls.isEmpty && !closing && engine.isEstablished {
+                // As Windows and pptpd do: the last call gone, stop the control connection.
+                perform(engine.stop(reason: .none, now: now))
+            }
+            return
+        }
+        calls[key.callID] = call
+    }
+
+    /// PPP is over: clear the call (Call-Disconnect-Notify) and let the data plane drop it.
+    private func endCall(_ callID: UInt16, reason: PPPDownReason) {
+        let now = NIODeadline.now()
+        if engine.calls[callID] != nil {
+            // RFC 2637 §2.13 result: the peer hung up (request), the link died (lost carrier),
+            // or we ended it (administrative).
+            let result: CallDisconnectResult
+            switch reason {
+            case .peerTerminated: result = .request
+            case .echoTimeout, .lowerLayerDown: result = .lostCarrier
+            case .localClose, .negotiationFailed, .authenticationFailed, .encryptionNeedsMSCHAP, .handshakeTimeout: result = .adminShutdown
+            }
+            perform(engine.clearCall(callID, result: result, now: now))
+        } else if let call = calls[callID] {
+            server.dataPlane?.submit(.callCleared(call.key))
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import PPP
+import PPTP
+import PPTPNetwork
+
+/// One live session, for logs and `pptp status`.
+public struct SessionRecord: Sendable, Codable, Hashable {
+    public var key: String
+    public var peer: String
+    public var callID: UInt16
+    public var peerCallID: UInt16
+    public var user: String?
+    public var method: String?
+    public var address: String?
+    public var encryption: String?
+    /// Uptime base: when the call connected (seconds since the server started).
+    public var startedAt: Double
+    public var networkUp = false
+}
+
+/// The server's shared state: Call IDs, addresses, admission and the session registry. Touched
+/// by every control connection (on any event loop), so it lives behind one lock; every
+/// operation is short.
+final class ServerState: Sendable {
+    private struct State {
+        var callIDs: CallIDAllocator
+        var pool: AddressPool
+        var admission: AdmissionControl
+        var sessions: [SessionKey: SessionRecord] = [:]
+        /// Addresses given to sessions (released when the session goes).
+        var addresses: [SessionKey: IPv4Address] = [:]
+    }
+
+    private let state: NIOLockedValueBox<State>
+
+    init(configuration: ServerConfiguration) {
+        state = NIOLockedValueBox(
+            State(
+                callIDs: CallIDAllocator(maximumCalls: min(65_535, configuration.limits.maximumSessions * 2)),
+                pool: AddressPool(ranges: configuration.pool),
+                admission: AdmissionControl(limits: configuration.limits)))
+    }
+
+    func admit(peer: String, now: NIODeadline) -> AdmissionRefusal? {
+        state.withLockedValue { $0.admission.admit(peer: peer, now: now) }
+    }
+
+    func allocateCallID() -> UInt16? {
+        state.withLockedValue { $0.callIDs.allocate() }
+    }
+
+    func register(_ record: SessionRecord, key: SessionKey) {
+        state.withLockedValue { $0.sessions[key] = record }
+    }
+
+    func update(_ key: SessionKey, _ body: @Sendable (inout SessionRecord) -> Void) {
+        state.withLockedValue { state in
+            if var record = state.sessions[key] {
+                body(&record)
+                state.sessions[key] = record
+            }
+        }
+    }
+
+    /// An address for a user: its fixed one (if free) or one from the pool.
+    func assignAddress(for key: SessionKey, restriction: ChapSecretEntry.AddressRestriction) -> Result<IPv4Address, AddressFailure> {
+        state.withLockedValue { state in
+            if let existing = state.addresses[key] { return .success(existing) }
+            switch restriction {
+            case .none:
+                return .failure(.notAllowed)
+            case .fixed(let candidates):
+                for candidate in candidates where state.pool.reserve(candidate) || !state.pool.contains(candidate) && !state.addresses.values.contains(candidate) {
+                    state.addresses[key] = candidate
+                    return .success(candidate)
+                }
+                return .failure(.fixedAddressInUse)
+            case .any:
+                guard let address = state.pool.allocate() else { return .failure(.poolExhausted) }
+                state.addresses[key] = address
+                return .success(address)
+            }
+        }
+    }
+
+    enum AddressFailure: Error, CustomStringConvertible {
+        case notAllowed, fixedAddressInUse, poolExhausted
+
+        var description: String {
+            switch self {
+            case .notAllowed: return "the user may not use IP ('-' in the secrets file)"
+            case .fixedAddressInUse: return "the user's fixed address is in use"
+            case .poolExhausted: return "the address pool is exhausted"
+            }
+        }
+    }
+
+    func recordAuthenticationFailure(peer: String, now: NIODeadline) {
+        state.withLockedValue { $0.admission.recordFailure(peer: peer, now: now) }
+    }
+
+    /// Releases everything a session held.
+    func release(_ key: SessionKey, peer: String, admitted: Bool) -> SessionRecord? {
+        state.withLockedValue { state in
+            state.callIDs.free(key.callID)
+            if let address = state.addresses.removeValue(forKey: key) { state.pool.release(address) }
+            if admitted { state.admission.release(peer: peer) }
+            return state.sessions.removeValue(forKey: key)
+        }
+    }
+
+    func freeCallID(_ id: UInt16) {
+        state.withLockedValue { $0.callIDs.free(id) }
+    }
+
+    func releaseAdmission(peer: String) {
+        state.withLockedValue { $0.admission.release(peer: peer) }
+    }
+
+    var sessions: [SessionRecord] { state.withLockedValue { Array($0.sessions.values) } }
+    var sessionCount: Int { state.withLockedValue { $0.sessions.count } }
+    var addressesInUse: Int { state.withLockedValue { $0.pool.allocatedCount } }
+    var callIDsInUse: Int { state.withLockedValue { $0.callIDs.count } }
+}
