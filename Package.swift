@@ -70,8 +70,21 @@ let package = Package(
                 "PPTPNetwork", "PPTP", "PPP", "MSCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            swiftSettings: upcoming
+        ),
+        // The client: connect, routes, DNS, reconnect, diagnoses.
+        .target(
+            name: "PPTPClient",
+            dependencies: [
+                "PPTPNetwork", "PPTP", "PPP", "MSCrypto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcoming
         ),
@@ -92,7 +105,9 @@ let package = Package(
         ),
         .testTarget(
             name: "PPTPNetworkTests",
-            dependencies: ["PPTPNetwork", "PPTP", "PPP"],
+            dependencies: [
+                "PPTPNetwork", "PPTP", "PPP", .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: upcoming
         ),
         .testTarget(

@@ -150,7 +150,7 @@ extension CallTracker {
                 } else {
                     status = "partly decrypted"
                     detail = "\(decrypted) of \(encrypted) encrypted packets decrypted"
-                    if let problem = mppeSetupProblem { detail! += "; \(problem)" }
+                        + (mppeSetupProblem.map { "; \($0)" } ?? "")
                 }
             }
         }
@@ -173,10 +173,16 @@ extension CallTracker {
             EndingReport.Step(frame: $0.frame, offset: $0.time.seconds(since: start), side: $0.side, text: $0.text)
         }
         func then(after event: EndEvent?) -> String {
-            let rest = events.filter { event == nil || $0.frame > event!.frame || ($0.frame == event!.frame && $0.text != event!.text) }
-            guard !rest.isEmpty else { return "" }
-            let shown = rest.prefix(4).map(\.text)
-            return "; then " + shown.joined(separator: ", ") + (rest.count > 4 ? ", …" : "")
+            // The steps that say something new: not the acknowledgments and repetitions of LCP Terminate.
+            var seen: Set<String> = event.map { [$0.text] } ?? []
+            var shown: [String] = []
+            for next in events where next.frame > (event?.frame ?? Int.min) {
+                if case .lcpTerminateAck = next.what { continue }
+                guard seen.insert(next.text).inserted else { continue }
+                shown.append(next.text)
+            }
+            guard !shown.isEmpty else { return "" }
+            return "; then " + shown.prefix(4).joined(separator: ", ") + (shown.count > 4 ? ", …" : "")
         }
         func at(_ event: EndEvent) -> String {
             " at \(formatSeconds(event.time.seconds(since: start), decimals: 3)) s (frame \(event.frame))"
@@ -187,7 +193,13 @@ extension CallTracker {
             let who = authenticator ?? failure.side ?? .server
             let summary = "Authentication failed: the \(who) rejected \(authMethod?.description ?? "the") user \"\(user ?? "?")\""
                 + (authFailure.map { " (\($0))" } ?? "") + at(failure) + then(after: failure)
-            return EndingReport(cause: .authenticationFailed, initiator: who, summary: summary, steps: steps)
+            return EndingReport(
+                cause: .authenticationFailed,
+                initiator: who,
+                summary: summary,
+                brief: "ended by the \(who) after the authentication failed",
+                steps: steps
+            )
         }
         for side in [PeerSide.server, .client] {
             let run = echo.unansweredRun(of: side)
@@ -203,11 +215,25 @@ extension CallTracker {
             } else {
                 summary += then(after: nil)
             }
-            return EndingReport(cause: .echoTimeout, initiator: side, summary: summary, steps: steps)
+            return EndingReport(
+                cause: .echoTimeout,
+                initiator: side,
+                summary: summary,
+                brief: "ended by the \(side) after \(run.count) unanswered LCP Echo-Requests (echo timeout)",
+                steps: steps
+            )
         }
         if let first = events.first(where: { if case .lcpTerminateRequest = $0.what { true } else { false } }) {
             let summary = "The \(first.side.map { "\($0)" } ?? "peer") ended the PPP session: \(first.text)" + at(first) + then(after: first)
-            return EndingReport(cause: .lcpTerminate, initiator: first.side, summary: summary, steps: steps)
+            let reason: String
+            if case .lcpTerminateRequest(let text) = first.what, !text.isEmpty { reason = " \"\(text)\"" } else { reason = "" }
+            return EndingReport(
+                cause: .lcpTerminate,
+                initiator: first.side,
+                summary: summary,
+                brief: "ended by the \(first.side.map { "\($0)" } ?? "peer") (LCP Terminate-Request\(reason))",
+                steps: steps
+            )
         }
         if let first = events.first {
             let cause: EndingReport.Cause
@@ -220,15 +246,28 @@ extension CallTracker {
             case .lcpTerminateAck, .lcpTerminateRequest, .authenticationFailure: cause = .unknown
             }
             let summary = "Ended without LCP Terminate: \(first.text)" + at(first) + then(after: first)
-            return EndingReport(cause: cause, initiator: first.side, summary: summary, steps: steps)
+            return EndingReport(
+                cause: cause,
+                initiator: first.side,
+                summary: summary,
+                brief: "ended without LCP Terminate: \(first.text)",
+                steps: steps
+            )
         }
         if setupFailed {
-            return EndingReport(cause: .unknown, initiator: nil, summary: "The call was refused: \(setup ?? "")", steps: steps)
+            return EndingReport(
+                cause: .unknown,
+                initiator: nil,
+                summary: "The call was refused: \(setup ?? "")",
+                brief: "call refused",
+                steps: steps
+            )
         }
         return EndingReport(
             cause: .stillUp,
             initiator: nil,
             summary: "Still up when the capture ended (last packet at \(formatSeconds(lastTime.seconds(since: start), decimals: 3)) s)",
+            brief: "still up at the end of the capture",
             steps: steps
         )
     }

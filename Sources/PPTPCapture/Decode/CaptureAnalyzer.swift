@@ -60,8 +60,8 @@ public struct CaptureAnalyzer: Sendable {
     /// Processes one capture event.
     public mutating func receive(_ event: CaptureEvent) {
         let time = event.time
-        if firstTime == nil || time < firstTime! { firstTime = time }
-        if lastTime == nil || time > lastTime! { lastTime = time }
+        firstTime = min(firstTime ?? time, time)
+        lastTime = max(lastTime ?? time, time)
         lastFrame = max(lastFrame, event.frame)
         switch event {
         case .tcpOpened(let key, let opening, let frame, let time):
@@ -433,7 +433,6 @@ public struct CaptureAnalyzer: Sendable {
             )
         }
         inner += output.inner
-        statistics.innerIPPackets += output.inner.count
         for item in output.problems { problem(item.severity, frame: item.frame, item.text) }
     }
 
@@ -495,6 +494,9 @@ public struct CaptureAnalyzer: Sendable {
         statistics.ipDatagrams = captureStatistics.ipDatagrams
         statistics.ipFragments = captureStatistics.fragments.fragments
         statistics.pppParseErrors = calls.reduce(0) { $0 + $1.pppErrors }
+        statistics.innerIPPackets = calls.reduce(0) {
+            $0 + ($1.traffic[.clientToServer]?.ipPackets ?? 0) + ($1.traffic[.serverToClient]?.ipPackets ?? 0)
+        }
         if problemsDropped > 0 {
             problems.append(ProblemReport(severity: "warning", frame: nil, text: "\(problemsDropped) more problems not listed"))
         }
@@ -509,13 +511,11 @@ public struct CaptureAnalyzer: Sendable {
         )
         var report = DecodeReport(file: file, statistics: statistics)
         if let fileError {
-            report.problems.append(
-                ProblemReport(
-                    severity: "error",
-                    frame: nil,
-                    text: "DAMAGED CAPTURE: \(fileError.explanation). Everything up to frame \(captureStatistics.frames) was read and is shown."
-                )
-            )
+            let text =
+                format == nil || captureStatistics.frames == 0
+                ? "CANNOT READ: \(fileError.explanation)"
+                : "DAMAGED CAPTURE: \(fileError.explanation). Everything up to frame \(captureStatistics.frames) was read and is shown."
+            report.problems.append(ProblemReport(severity: "error", frame: nil, text: text))
         }
         report.problems += problems
         report.connections = connections.map { $0.report(start: start) }

@@ -526,6 +526,8 @@ public struct EndingReport: Codable, Hashable, Sendable {
     public var initiator: PeerSide?
     /// One sentence.
     public var summary: String
+    /// A few words for the headline, e.g. `ended by the client (LCP Terminate-Request "MPPE disabled")`.
+    public var brief: String
     /// Every step of the ending in order.
     public var steps: [Step]
 }

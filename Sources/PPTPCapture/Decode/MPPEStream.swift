@@ -45,15 +45,21 @@ struct MPPEStream: Sendable {
         let otherResult = other.decrypt(header: header, ciphertext: &otherText)
         let primaryValid = Self.isDecrypted(result) && Self.looksLikePPP(text)
         let otherValid = Self.isDecrypted(otherResult) && Self.looksLikePPP(otherText)
-        if primaryValid || !otherValid {
-            // Keep the alternative only while both agree.
-            alternative = otherValid ? other : nil
+        switch (primaryValid, otherValid) {
+        case (true, false):
+            // The alternative reset behaviour is not the sender's.
+            alternative = nil
+            return Self.outcome(result, text)
+        case (false, true):
+            // The alternative is the sender's: switch to it for good.
+            primary = other
+            alternative = nil
+            return Self.outcome(otherResult, otherText)
+        case (true, true), (false, false):
+            // Both agree (or both fail): nothing tells them apart yet.
+            alternative = other
             return Self.outcome(result, text)
         }
-        // The other reset behaviour is the sender's: switch to it for good.
-        primary = other
-        alternative = nil
-        return Self.outcome(otherResult, otherText)
     }
 
     private static func isDecrypted(_ result: Result<MPPEDecryption, MPPEError>) -> Bool {

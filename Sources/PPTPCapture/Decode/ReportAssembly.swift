@@ -104,7 +104,7 @@ enum ReportAssembly {
                 parts.append("NOT ENCRYPTED")
             }
             parts.append("\(formatSeconds(call.durationSeconds, decimals: 1)) s")
-            parts.append(call.ending.summary)
+            parts.append(call.ending.brief)
             lines.append("Call \(call.index) (client \(call.client.address) ↔ server \(call.server.address)): " + parts.joined(separator: "; "))
         }
         if report.calls.isEmpty {

@@ -1,0 +1,116 @@
+import NIOCore
+import PPP
+import PPTP
+
+/// The bodies of the libFuzzer targets of `Fuzz/`, kept in the library so that the regression tests replay
+/// crashers through exactly the same code.
+///
+/// Each entry point feeds arbitrary octets to one decoder and checks what must always hold: no trap, bounded
+/// buffering, and for what parses, that serialising it again and parsing that gives the same value. A violation
+/// is a bug of ours, reported with `precondition` so that the fuzzer records the input.
+public enum FuzzEntryPoints {
+    /// The PPTP control stream decoder (RFC 2637 §2): the input is cut into reads whose sizes come from the
+    /// input itself, so partial reads, several messages per read and one-octet reads are all exercised.
+    public static func controlStream(_ data: [UInt8]) {
+        var decoder = ControlStreamDecoder()
+        var index = 0
+        var chunk = 1
+        while index < data.count {
+            let end = min(data.count, index + chunk)
+            decoder.append(data[index..<end])
+            index = end
+            chunk = Int(data[end - 1] % 64) + 1
+            while true {
+                guard let output = try? decoder.next() else { break }
+                if case .message(let message) = output {
+                    let again = try? ControlMessage(parsing: message.serialized())
+                    precondition(again == message, "control message does not round-trip")
+                }
+            }
+            // One maximum-size message plus one read, at most.
+            precondition(decoder.bufferedBytes <= Int(ControlMessage.maximumLength) + 64, "control stream buffers without bound")
+        }
+        _ = try? ControlMessage(parsing: ByteBuffer(bytes: data))
+    }
+
+    /// The enhanced GRE header and packet parser (RFC 2637 §4.1).
+    public static func gre(_ data: [UInt8]) {
+        guard let packet = try? GREPacket(parsing: ByteBuffer(bytes: data)) else { return }
+        precondition(packet.payload.readableBytes == Int(packet.header.payloadLength), "GRE payload length")
+        var out = ByteBuffer()
+        packet.write(to: &out)
+        let again = try? GREPacket(parsing: out)
+        precondition(again == packet, "GRE packet does not round-trip")
+    }
+
+    /// PPP frames, control packets and every typed message and option parser (RFC 1661, 1332, 1334, 1994, 2433,
+    /// 2759, 3078, 5072).
+    public static func ppp(_ data: [UInt8]) {
+        guard let frame = try? PPPFrame(parsing: ByteBuffer(bytes: data)) else { return }
+        precondition(
+            (try? PPPFrame(parsing: frame.serialized()))?.header.protocolNumber == frame.header.protocolNumber,
+            "PPP header does not round-trip"
+        )
+        guard let packet = try? ControlPacket(parsing: frame.information) else { return }
+        precondition((try? ControlPacket(parsing: packet.bytes)) == packet, "control packet does not round-trip")
+        if let message = try? LCPMessage(packet) { roundTrip(message, packet) }
+        if let message = try? IPCPMessage(packet) { roundTrip(message, packet) }
+        if let message = try? IPV6CPMessage(packet) { roundTrip(message, packet) }
+        if let message = try? CCPMessage(packet) { roundTrip(message, packet) }
+        if let message = try? PAPMessage(packet) { _ = message.description(showPassword: false) }
+        if let message = try? CHAPMessage(packet) {
+            _ = message.description
+            switch message {
+            case .response(let value, _):
+                _ = try? MSCHAPv1Response(value)
+                _ = try? MSCHAPv2Response(value)
+            case .success(let text):
+                _ = try? MSCHAPv2Success(text)
+            case .failure(let text):
+                _ = (try? MSCHAPFailure(text))?.description
+            default:
+                break
+            }
+        }
+    }
+
+    private static func roundTrip<Option: TypedConfigurationOption>(
+        _ message: ControlProtocolMessage<Option>,
+        _ packet: ControlPacket
+    ) {
+        _ = message.logDescription(identifier: packet.identifier)
+        let again = try? ControlProtocolMessage<Option>(message.packet(identifier: packet.identifier))
+        precondition(again == message, "\(Option.controlProtocol) message does not round-trip")
+    }
+
+    /// The async-HDLC decoder (RFC 1662), fed in reads whose sizes come from the input.
+    public static func hdlc(_ data: [UInt8]) {
+        var decoder = HDLCDecoder(accm: data.first.map { $0 & 1 == 0 ? 0 : 0xFFFF_FFFF } ?? 0)
+        var index = 0
+        while index < data.count {
+            let end = min(data.count, index + Int(data[index] % 32) + 1)
+            _ = decoder.decode(data[index..<end])
+            index = end
+            precondition(decoder.bufferedBytes <= decoder.maximumFrameLength + 2, "HDLC decoder buffers without bound")
+        }
+        // Encoding then decoding gives the frame back.
+        let encoded = HDLCEncoder(accm: 0xFFFF_FFFF).encode(data.prefix(64))
+        var fresh = HDLCDecoder()
+        _ = fresh.decode(encoded)
+    }
+
+    /// The whole decoder: the input as a capture file.
+    public static func capture(_ data: [UInt8]) {
+        let report = CaptureDecoder.decode(ByteBuffer(bytes: data), options: DecodeOptions(credentials: .password("x")))
+        _ = ReportRenderer.render(report)
+    }
+
+    /// Every entry point by name, for the regression replay.
+    public static let all: [String: @Sendable ([UInt8]) -> Void] = [
+        "control": controlStream,
+        "gre": gre,
+        "ppp": ppp,
+        "hdlc": hdlc,
+        "capture": capture,
+    ]
+}

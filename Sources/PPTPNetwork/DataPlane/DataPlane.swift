@@ -1,0 +1,203 @@
+import Glibc
+import NIOCore
+import PPP
+import PPTP
+import Synchronization
+
+/// The data plane: one thread that owns a `SessionTable` and moves packets between a TUN
+/// device and the raw GRE socket with batched system calls (DESIGN.md "Data path"): up to
+/// `batchSize` TUN reads then one sendmmsg, one recvmmsg for up to `batchSize` GRE packets,
+/// headers written in place in the headroom of the read buffers, no allocation per packet.
+///
+/// Other threads talk to it with `submit` (a command queue and an eventfd); it reports events
+/// through `onEvent` from its own thread.
+public final class DataPlane: Sendable {
+    public struct Configuration: Sendable {
+        public var batchSize: Int
+        public var bufferSize: Int
+        /// How often the statistics snapshot (`statistics()`) is refreshed.
+        public var statisticsInterval: TimeAmount
+
+        public init(batchSize: Int = 32, bufferSize: Int = 2048, statisticsInterval: TimeAmount = .seconds(1)) {
+            self.batchSize = batchSize
+            self.bufferSize = bufferSize
+            self.statisticsInterval = statisticsInterval
+        }
+    }
+
+    public let mode: SessionTable.Mode
+    public let configuration: Configuration
+    public let tun: TunDevice
+    public let socket: RawGRESocket
+    private let epoll: Epoll
+    private let wake: EventFD
+    private let commands = Mutex<[DataPlaneCommand]>([])
+    private let snapshot = Mutex<(sessions: [SessionStatistics], counters: DataPlaneCounters)>(([], DataPlaneCounters()))
+    private let running = Atomic<Bool>(false)
+    private let threadBox = Mutex<NamedThread?>(nil)
+    private let onEvent: @Sendable (SessionKey, DataPlaneEvent) -> Void
+
+    public init(
+        mode: SessionTable.Mode, tun: TunDevice, socket: RawGRESocket, configuration: Configuration = Configuration(),
+        onEvent: @escaping @Sendable (SessionKey, DataPlaneEvent) -> Void
+    ) throws(NetworkError) {
+        self.mode = mode
+        self.tun = tun
+        self.socket = socket
+        self.configuration = configuration
+        self.onEvent = onEvent
+        self.epoll = try Epoll()
+        self.wake = try EventFD()
+    }
+
+    /// Starts the data-plane thread.
+    public func start(name: String = "pptp-data") throws(NetworkError) {
+        guard !running.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        try epoll.add(tun.fileDescriptor, events: .readable, tag: 1)
+        try epoll.add(socket.fileDescriptor, events: .readable, tag: 2)
+        try epoll.add(wake.fileDescriptor, events: .readable, tag: 3)
+        let thread = try NamedThread.start(name: name) { [self] in
+            self.run()
+        }
+        threadBox.withLock { $0 = thread }
+    }
+
+    /// Stops the thread and waits for it. Sessions still in the table are dropped without a
+    /// word: call `.close` or `.callCleared` for each first for a polite end.
+    public func stop() {
+        guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
+        try? wake.signal()
+        let thread = threadBox.withLock { box -> NamedThread? in
+            defer { box = nil }
+            return box
+        }
+        thread?.join()
+        epoll.close()
+        wake.close()
+    }
+
+    /// Queues a command for the data-plane thread.
+    public func submit(_ command: DataPlaneCommand) {
+        commands.withLock { $0.append(command) }
+        try? wake.signal()
+    }
+
+    /// The sessions' counters (refreshed every `statisticsInterval`).
+    public func statistics() -> [SessionStatistics] {
+        snapshot.withLock { $0.sessions }
+    }
+
+    /// The data plane's own counters (unknown sessions, spoofed sources …).
+    public var counters: DataPlaneCounters {
+        snapshot.withLock { $0.counters }
+    }
+
+    /// GRE packets received for one session so far (from the last snapshot).
+    public func greReceived(_ key: SessionKey) -> Int {
+        let name = key.description
+        return snapshot.withLock { $0.sessions.first { $0.key == name }?.greReceived ?? 0 }
+    }
+
+    // MARK: - The thread
+
+    private func run() {
+        guard let receiveBatch = try? PacketBatch(capacity: configuration.batchSize, bufferSize: configuration.bufferSize, headroom: 64),
+            let tunBatch = try? PacketBatch(capacity: configuration.batchSize, bufferSize: configuration.bufferSize, headroom: 64),
+            let sendBatch = try? PacketBatch(capacity: configuration.batchSize * 2, bufferSize: configuration.bufferSize, headroom: 0)
+        else { return }
+        let events = Epoll.EventBuffer(capacity: 8)
+        var table = SessionTable(mode: mode)
+        var sink = BatchSink(socket: socket, tun: tun, batch: sendBatch)
+        var nextSnapshot = NIODeadline.now()
+
+        while running.load(ordering: .relaxed) {
+            let now = NIODeadline.now()
+            var timeout: Int64? = (nextSnapshot - now).nanoseconds
+            if let deadline = table.nextDeadline { timeout = min(timeout ?? .max, (deadline - now).nanoseconds) }
+            let ready = (try? epoll.wait(into: events, timeoutNanoseconds: max(0, timeout ?? 0))) ?? 0
+            let woke = NIODeadline.now()
+            for index in 0..<ready {
+                switch events[index].tag {
+                case 1:
+                    // One batch per wake-up, so GRE and commands are not starved.
+                    let count = (try? tun.read(into: tunBatch, maximum: configuration.batchSize)) ?? 0
+                    for slot in 0..<count {
+                        let meta = tunBatch[slot]
+                        table.receiveTUN(tunBatch.buffer(slot), payload: meta.offset..<(meta.offset + meta.length), now: woke, sink: &sink)
+                    }
+                case 2:
+                    let count = (try? socket.receive(into: receiveBatch)) ?? 0
+                    for slot in 0..<count {
+                        let meta = receiveBatch[slot]
+                        table.receiveGRE(from: meta.peer, receiveBatch.packet(slot), now: woke, sink: &sink)
+                    }
+                default:
+                    _ = try? wake.drain()
+                    let pending = commands.withLock { queue -> [DataPlaneCommand] in
+                        defer { queue.removeAll(keepingCapacity: true) }
+                        return queue
+                    }
+                    for command in pending { table.apply(command, now: woke, sink: &sink) }
+                }
+            }
+            table.runTimers(now: woke, sink: &sink)
+            sink.flush()
+            if !sink.events.isEmpty {
+                for (key, event) in sink.events { onEvent(key, event) }
+                sink.events.removeAll(keepingCapacity: true)
+            }
+            if woke >= nextSnapshot {
+                let sessions = table.statistics()
+                let counters = table.counters
+                snapshot.withLock { $0 = (sessions, counters) }
+                nextSnapshot = woke + configuration.statisticsInterval
+            }
+        }
+        // Final snapshot, so a stopped data plane still reports what it did.
+        let sessions = table.statistics()
+        let counters = table.counters
+        snapshot.withLock { $0 = (sessions, counters) }
+    }
+}
+
+/// The sink of the data-plane thread: GRE packets are copied into a send batch that goes out
+/// with one sendmmsg when full or at the end of a wake-up; TUN writes go out one by one (the
+/// TUN device takes one packet per write); events wait until the end of the wake-up.
+struct BatchSink: DataPlaneSink {
+    let socket: RawGRESocket
+    let tun: TunDevice
+    let batch: PacketBatch
+    var events: [(SessionKey, DataPlaneEvent)] = []
+    var tunWriteFailures = 0
+
+    init(socket: RawGRESocket, tun: TunDevice, batch: PacketBatch) {
+        self.socket = socket
+        self.tun = tun
+        self.batch = batch
+    }
+
+    mutating func sendGRE(_ packet: UnsafeRawBufferPointer, to peer: IPv4Address) {
+        if batch.count == batch.capacity { flush() }
+        batch.append(packet, peer: peer)
+    }
+
+    mutating func writeTUN(_ packet: UnsafeRawBufferPointer) {
+        if (try? tun.write(packet)) != true { tunWriteFailures &+= 1 }
+    }
+
+    mutating func report(_ event: DataPlaneEvent, for key: SessionKey) {
+        events.append((key, event))
+    }
+
+    mutating func flush() {
+        guard batch.count > 0 else { return }
+        var start = 0
+        // The socket is non-blocking: retry a full send buffer a few times, then drop.
+        for _ in 0..<8 where start < batch.count {
+            guard let result = try? socket.send(batch, from: start) else { break }
+            start = result.next
+            if start < batch.count { sched_yield() }
+        }
+        batch.removeAll()
+    }
+}

@@ -1,0 +1,173 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import PPP
+import PPTP
+import PPTPNetwork
+
+extension DataPlane: DataPlaneControl {}
+
+/// `pptp serve`: a PPTP server (PAC) for many sessions in one process. Control connections run
+/// on a SwiftNIO event loop; every session's data runs on one data-plane thread over one TUN
+/// device (routes for the client pool point into it) and one raw GRE socket.
+public final class PPTPServerRuntime: Sendable {
+    public let configuration: ServerConfiguration
+    let context: ServerContext
+    private let group: MultiThreadedEventLoopGroup
+    private let resources = NIOLockedValueBox<Resources?>(nil)
+    private let channels = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+
+    private struct Resources: @unchecked Sendable {
+        // Channel and DataPlane are thread-safe; the box only groups them for shutdown.
+        var listener: any Channel
+        var status: (any Channel)?
+        var dataPlane: DataPlane
+        var tun: TunDevice
+        var socket: RawGRESocket
+    }
+
+    public init(configuration: ServerConfiguration, secrets: ChapSecrets, logger: Logger) {
+        self.configuration = configuration
+        self.context = ServerContext(configuration: configuration, secrets: secrets, logger: logger)
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    }
+
+    /// The address the control listener is bound to (after `start`).
+    public var localAddress: SocketAddress? { resources.withLockedValue { $0?.listener.localAddress } }
+
+    /// The TUN device's name (after `start`).
+    public var tunName: String? { resources.withLockedValue { $0?.tun.name } }
+
+    /// Creates the TUN device and routes, starts the data plane and listens on TCP 1723.
+    public func start() async throws {
+        let logger = context.logger
+        for warning in configuration.warnings { logger.warning("weak setting allowed by configuration: \(warning)") }
+
+        let tun = try TunDevice(name: configuration.tunName)
+        let socket: RawGRESocket
+        let dataPlane: DataPlane
+        do {
+            try tun.setMTU(configuration.mtu)
+            _ = try tun.addAddress(local: configuration.localAddress, prefixLength: 32)
+            try tun.setUp()
+            // One route per covering prefix of the pool, so packets to any client enter the TUN.
+            for (address, length) in AddressPool(ranges: configuration.pool).coveringPrefixes {
+                try tun.addRoute(try IPv4Prefix(address, length: length), source: configuration.localAddress)
+            }
+            let bind = IPv4Address(configuration.listenAddress).flatMap { $0 == .unspecified ? nil : $0 }
+            socket = try RawGRESocket(local: bind)
+            let router = context.router
+            dataPlane = try DataPlane(mode: .server, tun: tun, socket: socket) { key, event in
+                router.deliver(event, for: key)
+            }
+            try dataPlane.start(name: "pptp-server-data")
+        } catch {
+            tun.close()
+            throw error
+        }
+        context.attach(dataPlane)
+
+        let server = context
+        let channels = self.channels
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                let id = ObjectIdentifier(channel)
+                channels.withLockedValue { $0[id] = channel }
+                channel.closeFuture.whenComplete { _ in channels.withLockedValue { $0[id] = nil } }
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ControlConnectionHandler(server: server))
+                }
+            }
+        let listener: any Channel
+        do {
+            listener = try await bootstrap.bind(host: configuration.listenAddress, port: configuration.port).get()
+        } catch {
+            dataPlane.stop()
+            socket.close()
+            tun.close()
+            throw error
+        }
+        let status = try? await StatusService.start(path: configuration.statusSocketPath, group: group, runtime: self)
+        resources.withLockedValue { $0 = Resources(listener: listener, status: status, dataPlane: dataPlane, tun: tun, socket: socket) }
+        logger.info(
+            "listening on \(configuration.listenAddress):\(configuration.port); tunnel \(tun.name) \(configuration.localAddress), pool \(configuration.pool.map { "\($0.lowerBound)-\($0.upperBound)" }.joined(separator: ",")); policy: \(configuration.policy)")
+    }
+
+    /// Ends every session politely (LCP Terminate, Call-Disconnect-Notify, Stop-Control-
+    /// Connection), then removes the TUN device and its routes.
+    public func shutdown(grace: TimeAmount = .seconds(2)) async {
+        guard let resources = self.resources.withLockedValue({ $0 }) else { return }
+        try? await resources.listener.close()
+        for session in context.state.sessions {
+            if let key = Self.key(session) { resources.dataPlane.submit(.close(key, reason: "Server shutting down")) }
+        }
+        // Let the Terminate-Requests and Call-Disconnect-Notifies go out.
+        let deadline = NIODeadline.now() + grace
+        while context.state.sessionCount > 0 && NIODeadline.now() < deadline {
+            try? await Task.sleep(nanoseconds: 50_000_000)
+        }
+        for channel in channels.withLockedValue({ Array($0.values) }) { try? await channel.close() }
+        try? await resources.status?.close()
+        resources.dataPlane.stop()
+        resources.socket.close()
+        resources.tun.close()
+        self.resources.withLockedValue { $0 = nil }
+        try? await group.shutdownGracefully()
+        context.logger.info("server stopped")
+    }
+
+    static func key(_ record: SessionRecord) -> SessionKey? {
+        guard let peer = IPv4Address(record.peer) else { return nil }
+        return SessionKey(peer: peer, callID: record.callID)
+    }
+
+    /// The live sessions with their counters, for `pptp status`.
+    public func status() -> ServerStatus {
+        let statistics = Dictionary(
+            (resources.withLockedValue { $0?.dataPlane.statistics() } ?? []).map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        let now = context.secondsSinceStart()
+        let sessions = context.state.sessions.sorted { $0.startedAt < $1.startedAt }.map { record -> ServerStatus.Session in
+            let stats = statistics[record.key]
+            return ServerStatus.Session(
+                user: record.user, peer: record.peer, callID: record.callID, address: record.address, encryption: record.encryption,
+                method: record.method, uptime: (now - record.startedAt).rounded(), networkUp: record.networkUp, bytesIn: stats?.bytesIn ?? 0,
+                bytesOut: stats?.bytesOut ?? 0, packetsIn: stats?.packetsIn ?? 0, packetsOut: stats?.packetsOut ?? 0, lost: stats?.lost ?? 0,
+                reordered: stats?.reordered ?? 0)
+        }
+        let counters = resources.withLockedValue { $0?.dataPlane.counters } ?? DataPlaneCounters()
+        return ServerStatus(
+            listen: "\(configuration.listenAddress):\(configuration.port)", uptime: now.rounded(), sessions: sessions,
+            addressesInUse: context.state.addressesInUse, poolSize: AddressPool(ranges: configuration.pool).capacity, counters: counters)
+    }
+}
+
+/// What `pptp status` shows.
+public struct ServerStatus: Codable, Sendable {
+    public struct Session: Codable, Sendable {
+        public var user: String?
+        public var peer: String
+        public var callID: UInt16
+        public var address: String?
+        public var encryption: String?
+        public var method: String?
+        public var uptime: Double
+        public var networkUp: Bool
+        public var bytesIn: Int
+        public var bytesOut: Int
+        public var packetsIn: Int
+        public var packetsOut: Int
+        public var lost: Int
+        public var reordered: Int
+    }
+
+    public var listen: String
+    public var uptime: Double
+    public var sessions: [Session]
+    public var addressesInUse: Int
+    public var poolSize: Int
+    public var counters: DataPlaneCounters
+}

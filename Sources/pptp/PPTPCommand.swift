@@ -1,0 +1,15 @@
+import ArgumentParser
+
+/// The `pptp` tool: one subcommand per job, each in its own file (`DecodeCommand.swift`, …). It parses flags,
+/// calls the library and prints; the protocol work lives in the library targets.
+@main
+struct PPTPCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pptp",
+        abstract: "A PPTP (RFC 2637) toolkit: decode and decrypt captured sessions.",
+        discussion: """
+            Subcommands are added one file each; run `pptp help <subcommand>` for the flags and exit codes of one.
+            """,
+        subcommands: [DecodeCommand.self]
+    )
+}
