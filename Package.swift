@@ -88,11 +88,20 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        // Throw-away namespaces with `pptp serve` and `pptp connect`: for `pptp demo`, end-to-end
+        // tests and benchmarks.
+        .target(
+            name: "PPTPTestbed",
+            dependencies: ["PPTPNetwork", "PPP", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: upcoming
+        ),
         .executableTarget(
             name: "pptp",
             dependencies: [
-                "PPTPCapture", "PPTP", "PPP", "MSCrypto",
+                "PPTPCapture", "PPTPServer", "PPTPClient", "PPTPNetwork", "PPTPTestbed", "PPTP", "PPP", "MSCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -101,6 +110,11 @@ let package = Package(
         .testTarget(
             name: "PPTPServerTests",
             dependencies: ["PPTPServer", "PPTPNetwork", "PPTP", "PPP", "MSCrypto", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["PPTPTestbed", "PPTPNetwork", "PPP"],
             swiftSettings: upcoming
         ),
         .testTarget(

@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include "CPPTPNetwork.h"
 
@@ -65,6 +66,21 @@ int cpptp_epoll_wait_ns(int epfd, struct epoll_event *events, int maxevents, int
     else if (timeoutNanoseconds / 1000000 >= 0x7fffffff) ms = 0x7fffffff;
     else ms = (int)((timeoutNanoseconds + 999999) / 1000000);
     return epoll_wait(epfd, events, maxevents, ms);
+}
+
+int cpptp_pipe_cloexec(int fds[2], int nonBlockingWrite) {
+    if (pipe2(fds, O_CLOEXEC) < 0) return -1;
+    if (nonBlockingWrite) {
+        int flags = fcntl(fds[1], F_GETFL);
+        if (flags < 0 || fcntl(fds[1], F_SETFL, flags | O_NONBLOCK) < 0) {
+            int saved = errno;
+            close(fds[0]);
+            close(fds[1]);
+            errno = saved;
+            return -1;
+        }
+    }
+    return 0;
 }
 
 int cpptp_gettid(void) { return (int)syscall(SYS_gettid); }

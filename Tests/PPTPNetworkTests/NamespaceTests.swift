@@ -292,6 +292,28 @@ struct NamespaceTests {
             #expect(try netlink.routes().filter { $0.routingProtocol == Route.pptpProtocol }.isEmpty)
         }
     }
+
+    /// A killed client leaves its host route to the server (marked with our protocol number);
+    /// `removeLeftovers` finds and deletes it, and leaves other routes alone.
+    @Test func leftoversOfAKilledRunAreRemoved() throws {
+        let pair = try NamespacePair()
+        defer { #expect(throws: Never.self) { try pair.close() } }
+        try pair.left.run {
+            let netlink = try Netlink()
+            defer { netlink.close() }
+            let theirs = Route(destination: IPv4Prefix("203.0.113.128/25")!, gateway: NamespacePair.rightAddress, routingProtocol: 4)
+            try netlink.addRoute(theirs)
+            let changes = NetworkChanges(netlink: netlink)
+            let serverRoute = try #require(try changes.addServerRoute(IPv4Address(203, 0, 113, 200)))
+            #expect(serverRoute.gateway == NamespacePair.rightAddress)
+            // No undo(): the process "died".
+            #expect(try NetworkChanges.removeLeftovers(netlink: netlink, resolvConf: nil).map(\.destination) == [
+                IPv4Prefix(host: IPv4Address(203, 0, 113, 200))
+            ])
+            #expect(try netlink.routes().contains { $0.destination == theirs.destination })
+            #expect(try NetworkChanges.removeLeftovers(netlink: netlink, resolvConf: nil).isEmpty)
+        }
+    }
 }
 
 func readFile(_ path: String) throws -> [UInt8] {

@@ -15,13 +15,14 @@ enum Privileges {
         return nil
     }()
 
-    static var available: Bool {
+    /// True when the namespace tests can run; prints the reason once when not.
+    static let available: Bool = {
         if let missing {
-            print("PPTPNetworkTests: skipping a namespace test: \(missing)")
+            print("PPTPNetworkTests: skipping the namespace tests: \(missing)")
             return false
         }
         return true
-    }
+    }()
 }
 
 /// Two namespaces joined by a veth pair on 198.51.100.0/24 (.1 in `left`, .2 in `right`),

@@ -50,6 +50,9 @@ int cpptp_tun_set_iff(int fd, const char *name, short flags, char *actualName);
 /// epoll_pwait2(2) with a nanosecond timeout (negative: wait forever); falls back to
 /// epoll_wait(2) with the timeout rounded up to milliseconds where the kernel lacks it.
 int cpptp_epoll_wait_ns(int epfd, struct epoll_event *events, int maxevents, int64_t timeoutNanoseconds);
+/// pipe2(2) with O_CLOEXEC (and O_NONBLOCK on the write end when `nonBlockingWrite`), so that
+/// no descriptor leaks into a process spawned meanwhile by another thread.
+int cpptp_pipe_cloexec(int fds[2], int nonBlockingWrite);
 /// The calling thread's kernel thread id, gettid(2).
 int cpptp_gettid(void);
 /// Installs `handler` for `signo` with sigaction(2) (SA_RESTART), saving the previous action

@@ -69,9 +69,15 @@ public struct PPPSession: Sendable {
 
     /// The earliest time `timeout(now:)` has work to do.
     public var nextDeadline: NIODeadline? {
-        [lcp.nextDeadline, ccp.nextDeadline, ipcp.nextDeadline, ipv6cp?.nextDeadline, authenticator?.nextDeadline,
-         authenticatingPeer?.nextDeadline, nextEcho, handshakeDeadline]
-            .compactMap { $0 }.min()
+        // Folded pairwise, not through an array: the data plane asks after every packet
+        // (SessionTable.reschedule), and the array literal and `compactMap` cost two heap allocations.
+        var next = earliestDeadline(lcp.nextDeadline, ccp.nextDeadline)
+        next = earliestDeadline(next, ipcp.nextDeadline)
+        next = earliestDeadline(next, ipv6cp?.nextDeadline)
+        next = earliestDeadline(next, authenticator?.nextDeadline)
+        next = earliestDeadline(next, authenticatingPeer?.nextDeadline)
+        next = earliestDeadline(next, nextEcho)
+        return earliestDeadline(next, handshakeDeadline)
     }
 
     /// Whether IP packets can flow.
@@ -659,6 +665,14 @@ public struct PPPSession: Sendable {
         dataPath.decryptor = nil
         actions.append(.event(.down(reason)))
     }
+}
+
+/// The earlier of two optional deadlines; nil when both are.
+@inline(__always)
+func earliestDeadline(_ a: NIODeadline?, _ b: NIODeadline?) -> NIODeadline? {
+    guard let a else { return b }
+    guard let b else { return a }
+    return min(a, b)
 }
 
 /// A small generator (SplitMix64) seeded from the session's injected generator, so that each

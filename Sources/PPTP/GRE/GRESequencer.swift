@@ -136,11 +136,9 @@ public struct GRESequencer<Payload: Sendable>: Sendable {
     /// The earliest time `timeout(now:)` has work: the ack timer, the reorder gap, the
     /// acknowledgment time-out of the oldest outstanding packet.
     public var nextDeadline: NIODeadline? {
-        var deadlines: [NIODeadline] = []
-        if let ackDeadline { deadlines.append(ackDeadline) }
-        if let first = held.first { deadlines.append(first.arrival + configuration.reorderTimeout) }
-        if let oldestUnackedDeadline { deadlines.append(oldestUnackedDeadline) }
-        return deadlines.min()
+        // No array: the data plane asks after every packet (SessionTable.reschedule).
+        let reorder = held.first.map { $0.arrival + configuration.reorderTimeout }
+        return earliestDeadline(earliestDeadline(ackDeadline, reorder), oldestUnackedDeadline)
     }
 
     /// Packets held for reordering (bounded by `reorderCapacity`).
@@ -375,6 +373,14 @@ public struct GRESequencer<Payload: Sendable>: Sendable {
     public mutating func countAcknowledgmentSent() {
         counters.acksSent += 1
     }
+}
+
+/// The earlier of two optional deadlines; nil when both are.
+@inline(__always)
+func earliestDeadline(_ a: NIODeadline?, _ b: NIODeadline?) -> NIODeadline? {
+    guard let a else { return b }
+    guard let b else { return a }
+    return min(a, b)
 }
 
 extension Int {

@@ -53,7 +53,7 @@ public struct TunnelSession: Sendable {
     }
 
     public var nextDeadline: NIODeadline? {
-        [sequencer.nextDeadline, ppp.nextDeadline].compactMap { $0 }.min()
+        earliestDeadline(sequencer.nextDeadline, ppp.nextDeadline)
     }
 
     public var isDown: Bool { ppp.downReason != nil }

@@ -171,6 +171,28 @@ public final class NetworkChanges: Sendable {
         }
     }
 
+    /// Repairs what a killed run left behind (its TUN, and the routes through it, went with
+    /// the process; the host route to the server and a rewritten resolv.conf did not): deletes
+    /// the routes of the main table that carry `Route.pptpProtocol` and restores resolv.conf
+    /// if it carries our marker. Only for when no other pptp client runs in this namespace,
+    /// since their routes carry the same mark. Returns the routes deleted.
+    @discardableResult
+    public static func removeLeftovers(netlink: Netlink, resolvConf: ResolvConf? = ResolvConf()) throws(NetworkError)
+        -> [Route]
+    {
+        let stale = try netlink.routes().filter { $0.routingProtocol == Route.pptpProtocol }
+        for route in stale {
+            do throws(NetworkError) {
+                try netlink.deleteRoute(route)
+            } catch {
+                if case .netlink(_, .noSuchProcess) = error { continue }
+                throw error
+            }
+        }
+        try resolvConf?.recover()
+        return stale
+    }
+
     private func revert(_ change: Change) throws(NetworkError) {
         switch change {
         case .address(let address):

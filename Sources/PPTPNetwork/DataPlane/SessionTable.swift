@@ -124,6 +124,12 @@ public struct SessionTable: Sendable {
     private var byClientAddress: [UInt32: SessionKey] = [:]
     private var timers = TimerHeap()
     public private(set) var counters = DataPlaneCounters()
+    /// GRE packets that arrived for a session not yet added: the peer's first LCP request can
+    /// overtake the command that adds the session (it races the Outgoing-Call-Reply). A few are
+    /// kept briefly and replayed when the session appears.
+    private var early: [(key: SessionKey, arrival: NIODeadline, packet: [UInt8])] = []
+    static let earlyLimit = 16
+    static let earlyLifetime = TimeAmount.seconds(2)
 
     public init(mode: Mode) { self.mode = mode }
 
@@ -143,6 +149,7 @@ public struct SessionTable: Sendable {
             slots[key] = Slot(tunnel: tunnel)
             perform(actions, key: key, now: now, sink: &sink)
             reschedule(key)
+            replayEarly(key, now: now, sink: &sink)
         case .callCleared(let key):
             guard let actions = slots[key]?.run({ $0.callCleared(now: now) }) else { return }
             perform(actions, key: key, now: now, sink: &sink)
@@ -212,6 +219,7 @@ public struct SessionTable: Sendable {
         let key = SessionKey(peer: peer, callID: callID)
         guard let (packet, actions) = slots[key]?.run({ $0.receiveGRE(buffer, now: now) }) else {
             counters.greUnknownSession &+= 1
+            holdEarly(key, buffer, now: now)
             return
         }
         let clientAddress = mode == .server ? slots[key]?.clientAddress : nil
@@ -231,6 +239,24 @@ public struct SessionTable: Sendable {
             perform(actions, key: key, now: now, sink: &sink)
         }
         reschedule(key)
+    }
+
+    private mutating func holdEarly(_ key: SessionKey, _ buffer: UnsafeMutableRawBufferPointer, now: NIODeadline) {
+        early.removeAll { now - $0.arrival > Self.earlyLifetime }
+        if early.count >= Self.earlyLimit { early.removeFirst() }
+        early.append((key, now, Array(buffer)))
+    }
+
+    private mutating func replayEarly(_ key: SessionKey, now: NIODeadline, sink: inout some DataPlaneSink) {
+        guard early.contains(where: { $0.key == key }) else { return }
+        let mine = early.filter { $0.key == key && now - $0.arrival <= Self.earlyLifetime }
+        early.removeAll { $0.key == key }
+        for item in mine {
+            var bytes = item.packet
+            bytes.withUnsafeMutableBytes { receiveGRE(from: key.peer, $0, now: now, sink: &sink) }
+            // Not unknown after all.
+            counters.greUnknownSession &-= 1
+        }
     }
 
     private func hasSource(_ address: IPv4Address, _ buffer: UnsafeMutableRawBufferPointer, _ range: Range<Int>) -> Bool {

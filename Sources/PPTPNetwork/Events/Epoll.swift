@@ -42,6 +42,7 @@ public final class Epoll: Sendable {
         public private(set) var count = 0
         let storage: UnsafeMutablePointer<epoll_event>
 
+        /// Room for `capacity` events (at least 1), allocated once.
         public init(capacity: Int = 64) {
             self.capacity = max(1, capacity)
             storage = .allocate(capacity: self.capacity)
@@ -66,6 +67,7 @@ public final class Epoll: Sendable {
     public let fileDescriptor: Int32
     private let closed = Atomic<Bool>(false)
 
+    /// Creates the epoll instance (epoll_create1 with EPOLL_CLOEXEC).
     public init() throws(NetworkError) {
         fileDescriptor = try systemCall(.epollCreate) { epoll_create1(Int32(EPOLL_CLOEXEC)) }
     }
@@ -137,6 +139,7 @@ public final class EventFD: Sendable {
     public let fileDescriptor: Int32
     private let closed = Atomic<Bool>(false)
 
+    /// Creates a non-blocking, close-on-exec eventfd with the counter at 0.
     public init() throws(NetworkError) {
         fileDescriptor = try systemCall(.eventfd) { eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC)) }
     }

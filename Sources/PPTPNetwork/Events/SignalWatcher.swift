@@ -122,11 +122,9 @@ private final class SignalDispatcher: Sendable {
     /// Creates the pipe and the thread that reads it; both live as long as the process.
     private func startThread() throws(NetworkError) {
         var ends: [Int32] = [-1, -1]
-        _ = try systemCall(.pipe) { pipe(&ends) }
-        for fd in ends { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         // A full pipe must not block the signal handler: excess signals are dropped, the
         // thread has plenty to act on already.
-        _ = fcntl(ends[1], F_SETFL, O_NONBLOCK)
+        _ = try systemCall(.pipe) { cpptp_pipe_cloexec(&ends, 1) }
         let readEnd = ends[0]
         signalPipeWriteEnd.store(ends[1], ordering: .relaxed)
         _ = try NamedThread.start(name: "pptp-signals") { [self] in

@@ -1,3 +1,4 @@
+import CPPTPNetwork
 import Glibc
 import Synchronization
 import SystemPackage
@@ -47,15 +48,16 @@ public enum Command {
     public static func run(_ arguments: [String]) throws(NetworkError) -> Output {
         var outputPipe: [Int32] = [-1, -1]
         var errorPipe: [Int32] = [-1, -1]
-        _ = try systemCall(.pipe) { pipe(&outputPipe) }
+        // Close-on-exec from the start: a process spawned meanwhile by another thread must not
+        // inherit a write end, or our read would wait for that process to end.
+        _ = try systemCall(.pipe) { cpptp_pipe_cloexec(&outputPipe, 0) }
         do throws(NetworkError) {
-            _ = try systemCall(.pipe) { pipe(&errorPipe) }
+            _ = try systemCall(.pipe) { cpptp_pipe_cloexec(&errorPipe, 0) }
         } catch {
             closeDescriptor(outputPipe[0])
             closeDescriptor(outputPipe[1])
             throw error
         }
-        for fd in outputPipe + errorPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         let pid: pid_t
         do throws(NetworkError) {
             pid = try spawn(arguments, standardOutput: outputPipe[1], standardError: errorPipe[1])

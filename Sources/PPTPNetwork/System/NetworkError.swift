@@ -24,8 +24,6 @@ public enum NetworkError: Error, Hashable, Sendable, CustomStringConvertible {
     /// A netlink answer that does not parse: a length field that runs past the datagram or below
     /// the header, or a truncated datagram.
     case netlinkMalformed(messageType: UInt16, length: Int)
-    /// A netlink answer that does not belong to our request (sequence number or port mismatch).
-    case netlinkUnexpectedSequence(expected: UInt32, received: UInt32)
     /// An interface name needs 1 to 15 octets (IFNAMSIZ − 1).
     case interfaceNameLength(Int)
     /// No interface of that index (or the name did not resolve to one).
@@ -53,8 +51,6 @@ public enum NetworkError: Error, Hashable, Sendable, CustomStringConvertible {
         case .system(let call, let errno): "\(call): \(errno) (errno \(errno.rawValue))"
         case .netlink(let request, let errno): "netlink \(request): \(errno) (errno \(errno.rawValue))"
         case .netlinkMalformed(let type, let length): "malformed netlink message type \(type), length \(length)"
-        case .netlinkUnexpectedSequence(let expected, let received):
-            "netlink answer with sequence \(received), expected \(expected)"
         case .interfaceNameLength(let length): "interface name of \(length) octets (1 to 15 allowed)"
         case .noSuchInterface(let index): "no interface with index \(index)"
         case .noRoute(let address): "no route to \(address)"

@@ -28,8 +28,8 @@ public final class TunDevice: Sendable {
     /// Creates a TUN interface.
     /// - Parameters:
     ///   - name: a name, or a pattern with "%d" that the kernel numbers (1 to 15 octets).
-    ///   - multiQueue: IFF_MULTI_QUEUE, so that further queues can be attached to the same name
-    ///     (one per data-plane thread); nil and false give a single queue.
+    ///   - multiQueue: IFF_MULTI_QUEUE, so that further queues can be attached by opening a
+    ///     device of the same name again with `multiQueue` (one queue per data-plane thread).
     public init(name: String = "pptp%d", multiQueue: Bool = false) throws(NetworkError) {
         guard (1...15).contains(name.utf8.count) else { throw .interfaceNameLength(name.utf8.count) }
         let fd = try systemCall(.open) { Glibc.open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC) }

@@ -75,6 +75,12 @@ final class ControlConnectionHandler: ChannelInboundHandler {
     // MARK: - Engine actions
 
     private func perform(_ actions: [ControlAction]) {
+        // Start the session in the data plane before the Outgoing-Call-Reply goes out, so the
+        // client's first GRE packet finds it.
+        var actions = actions
+        if let index = actions.firstIndex(where: { if case .callConnected = $0 { return true } else { return false } }), index > 0 {
+            actions.insert(actions.remove(at: index), at: 0)
+        }
         for action in actions {
             switch action {
             case .send(let message):

@@ -1,0 +1,181 @@
+import Crypto
+import Foundation
+import Glibc
+import PPP
+import PPTPNetwork
+
+/// ICMP echo and TCP transfers run from inside a namespace (on a thread that entered it), so
+/// the demo and the tests need no external tools.
+public enum Probes {
+    /// Sends `count` ICMP echo requests from `namespace` to `address`; returns the round-trip
+    /// times of the answered ones, in seconds.
+    public static func ping(from namespace: NetworkNamespace, to address: IPv4Address, count: Int = 3, payload: Int = 56, timeout: Double = 1) throws -> [Double] {
+        try namespace.run {
+            let fd = socket(AF_INET, Int32(SOCK_RAW.rawValue), Int32(IPPROTO_ICMP))
+            guard fd >= 0 else { throw TestbedError.socket("socket(ICMP)", errno) }
+            defer { close(fd) }
+            var destination = sockaddr_in()
+            destination.sin_family = sa_family_t(AF_INET)
+            destination.sin_addr.s_addr = address.rawValue.bigEndian
+            let identifier = UInt16(truncatingIfNeeded: getpid())
+            var rtts: [Double] = []
+            for sequence in 0..<count {
+                var packet = [UInt8](repeating: 0, count: 8 + payload)
+                packet[0] = 8  // echo request
+                packet[4] = UInt8(identifier >> 8)
+                packet[5] = UInt8(identifier & 0xFF)
+                packet[6] = UInt8(sequence >> 8)
+                packet[7] = UInt8(sequence & 0xFF)
+                for i in 0..<payload { packet[8 + i] = UInt8(truncatingIfNeeded: i) }
+                let sum = checksum(packet)
+                packet[2] = UInt8(sum >> 8)
+                packet[3] = UInt8(sum & 0xFF)
+                let start = Date()
+                let sent = packet.withUnsafeBytes { bytes in
+                    withUnsafePointer(to: &destination) {
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                    }
+                }
+                guard sent == packet.count else { continue }
+                var buffer = [UInt8](repeating: 0, count: 65536)
+                while Date().timeIntervalSince(start) < timeout {
+                    var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                    let remaining = Int32(max(1, (timeout - Date().timeIntervalSince(start)) * 1000))
+                    guard poll(&poller, 1, remaining) > 0 else { break }
+                    let length = recv(fd, &buffer, buffer.count, 0)
+                    guard length > 20 else { continue }
+                    let headerLength = Int(buffer[0] & 0x0F) * 4
+                    guard length >= headerLength + 8, buffer[headerLength] == 0,
+                        UInt16(buffer[headerLength + 4]) << 8 | UInt16(buffer[headerLength + 5]) == identifier,
+                        Int(UInt16(buffer[headerLength + 6]) << 8 | UInt16(buffer[headerLength + 7])) == sequence
+                    else { continue }
+                    rtts.append(Date().timeIntervalSince(start))
+                    break
+                }
+            }
+            return rtts
+        }
+    }
+
+    static func checksum(_ bytes: [UInt8]) -> UInt16 {
+        var sum: UInt32 = 0
+        var index = 0
+        while index + 1 < bytes.count {
+            sum += UInt32(bytes[index]) << 8 | UInt32(bytes[index + 1])
+            index += 2
+        }
+        if index < bytes.count { sum += UInt32(bytes[index]) << 8 }
+        while sum >> 16 != 0 { sum = (sum & 0xFFFF) + (sum >> 16) }
+        return ~UInt16(sum)
+    }
+
+    /// The result of a TCP transfer.
+    public struct Transfer: Sendable {
+        public var bytesSent: Int
+        public var bytesReceived: Int
+        public var sentDigest: String
+        public var receivedDigest: String
+        public var seconds: Double
+        public var megabitsPerSecond: Double { seconds > 0 ? Double(bytesReceived) * 8 / seconds / 1e6 : 0 }
+        public var intact: Bool { bytesSent == bytesReceived && sentDigest == receivedDigest }
+    }
+
+    /// Sends `bytes` pseudo-random octets over TCP from `sender` to `address:port` in
+    /// `receiver`, where a listener hashes what arrives; SHA-256 both ways.
+    public static func transfer(from sender: NetworkNamespace, to receiver: NetworkNamespace, address: IPv4Address, port: UInt16 = 5001, bytes: Int, timeout: Double = 120) throws -> Transfer {
+        // The listener is created inside the receiver's namespace and served by a thread there.
+        let listener: Int32 = try receiver.run {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { throw TestbedError.socket("socket", errno) }
+            var one: Int32 = 1
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_port = port.bigEndian
+            local.sin_addr.s_addr = address.rawValue.bigEndian
+            let bound = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            guard bound == 0, listen(fd, 1) == 0 else {
+                let error = errno
+                close(fd)
+                throw TestbedError.socket("bind/listen", error)
+            }
+            return fd
+        }
+        let received = ReceiveState()
+        let receiverThread = try NamedThread.start(name: "tb-recv") {
+            let connection = accept(listener, nil, nil)
+            close(listener)
+            guard connection >= 0 else { return }
+            var hasher = SHA256()
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            var total = 0
+            while true {
+                let n = buffer.withUnsafeMutableBytes { recv(connection, $0.baseAddress, $0.count, 0) }
+                if n <= 0 { break }
+                total += n
+                buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0.prefix(n))) }
+            }
+            close(connection)
+            received.finish(total: total, digest: hasher.finalize().map { String(format: "%02x", $0) }.joined())
+        }
+        let start = Date()
+        let (sentBytes, sentDigest): (Int, String) = try sender.run {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { throw TestbedError.socket("socket", errno) }
+            defer { close(fd) }
+            var timeoutValue = timeval(tv_sec: Int(timeout), tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeoutValue, socklen_t(MemoryLayout<timeval>.size))
+            var remote = sockaddr_in()
+            remote.sin_family = sa_family_t(AF_INET)
+            remote.sin_port = port.bigEndian
+            remote.sin_addr.s_addr = address.rawValue.bigEndian
+            let connected = withUnsafePointer(to: &remote) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            guard connected == 0 else { throw TestbedError.socket("connect", errno) }
+            var hasher = SHA256()
+            var generator = SplitMix(state: 0x5EED)
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            var sent = 0
+            while sent < bytes {
+                let size = min(chunk.count, bytes - sent)
+                for i in stride(from: 0, to: size, by: 8) {
+                    let value = generator.next()
+                    for j in 0..<min(8, size - i) { chunk[i + j] = UInt8(truncatingIfNeeded: value >> (8 * j)) }
+                }
+                chunk.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0.prefix(size))) }
+                var offset = 0
+                while offset < size {
+                    let n = chunk.withUnsafeBytes { send(fd, $0.baseAddress! + offset, size - offset, Int32(MSG_NOSIGNAL)) }
+                    guard n > 0 else { throw TestbedError.socket("send", errno) }
+                    offset += n
+                }
+                sent += size
+            }
+            shutdown(fd, Int32(SHUT_WR))
+            // Wait for the receiver to close, so the time covers delivery.
+            var byte: UInt8 = 0
+            _ = recv(fd, &byte, 1, 0)
+            return (sent, hasher.finalize().map { String(format: "%02x", $0) }.joined())
+        }
+        receiverThread.join()
+        let seconds = Date().timeIntervalSince(start)
+        let (total, digest) = received.result
+        return Transfer(bytesSent: sentBytes, bytesReceived: total, sentDigest: sentDigest, receivedDigest: digest, seconds: seconds)
+    }
+
+    final class ReceiveState: @unchecked Sendable {
+        // Written once by the receiver thread before it ends, read after join().
+        private(set) var result: (Int, String) = (0, "")
+        func finish(total: Int, digest: String) { result = (total, digest) }
+    }
+
+    struct SplitMix {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+}
