@@ -35,6 +35,14 @@ final class ClientControlHandler: ChannelInboundHandler {
     private var networkWasUp = false
     private var pppDown: PPPDownReason?
     private var stopping = false
+    /// The session is in the data plane and its end has not been confirmed (`.removed`).
+    private var sessionActive = false
+    /// What the server said when it cleared the call (Call-Disconnect-Notify, OCRP refusal).
+    private var serverClear: CallClearReason?
+    /// The end waits for the data plane to confirm the session is gone, so that PPP's own
+    /// reason (which races the server's Call-Disconnect-Notify) is known.
+    private var pendingFinish: ClientOutcome?
+    private var finished = false
 
     init(
         configuration: ClientConfiguration, serverAddress: IPv4Address, dataPlane: any ClientDataPlane, logger: Logger,
@@ -52,8 +60,12 @@ final class ClientControlHandler: ChannelInboundHandler {
             echoIdentifierSeed: UInt32.random(in: 1...UInt32.max))
     }
 
+    /// The event loop, kept after the channel is gone for the final steps.
+    private var finishLoop: (any EventLoop)?
+
     func channelActive(context: ChannelHandlerContext) {
         self.context = context
+        finishLoop = context.eventLoop
         perform(engine.connect(now: .now()))
         context.fireChannelActive()
     }
@@ -98,12 +110,29 @@ final class ClientControlHandler: ChannelInboundHandler {
     }
 
     private func finish(_ result: ClientOutcome) {
-        guard outcome == nil || !finished else { return }
+        guard !finished else { return }
+        if sessionActive, let key {
+            // Let PPP report why it ended first; the data plane confirms with `.removed`.
+            pendingFinish = result
+            dataPlane.submit(.callCleared(key))
+            // Should the confirmation never come, end anyway.
+            if let loop = context?.eventLoop ?? finishLoop {
+                let bound = NIOLoopBound(self, eventLoop: loop)
+                loop.scheduleTask(in: .seconds(3)) {
+                    let handler = bound.value
+                    handler.sessionActive = false
+                    if let pending = handler.pendingFinish {
+                        handler.pendingFinish = nil
+                        handler.finish(pending)
+                    }
+                }
+            }
+            return
+        }
         finished = true
-        onEvent(.finished(outcome ?? result))
+        let server = serverClear.map { ClientOutcome.callRefused($0.description) }
+        onEvent(.finished(outcome ?? server ?? result))
     }
-
-    private var finished = false
 
     private func perform(_ actions: [ControlAction]) {
         for action in actions {
@@ -121,7 +150,7 @@ final class ClientControlHandler: ChannelInboundHandler {
                 if let key { dataPlane.submit(.callCleared(key)) }
                 switch reason {
                 case .outgoingCallRefused, .disconnected:
-                    if outcome == nil && pppDown == nil { outcome = .callRefused(reason.description) }
+                    serverClear = reason
                 case .local, .peerRequested, .refused, .incomingCallRefused, .controlConnectionClosed:
                     break
                 }
@@ -165,6 +194,7 @@ final class ClientControlHandler: ChannelInboundHandler {
             echoFailures: configuration.echoFailures, handshakeTimeout: configuration.handshakeTimeout)
         let tunnel = TunnelSession(call: info, gre: GRESequencerConfiguration(), ppp: ppp, random: SystemRandomNumberGenerator())
         dataPlane.submit(.add(key, tunnel))
+        sessionActive = true
         // The "GRE blocked" check: the server must send GRE (its LCP request) soon.
         if let context {
             let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -199,14 +229,22 @@ final class ClientControlHandler: ChannelInboundHandler {
             case .down(let reason):
                 pppDown = reason
                 if outcome == nil {
-                    outcome = .from(reason, greReceived: key.map { dataPlane.greReceived($0) } ?? 0, wasUp: networkWasUp)
+                    if reason == .lowerLayerDown, let serverClear {
+                        outcome = .callRefused(serverClear.description)
+                    } else {
+                        outcome = .from(reason, greReceived: key.map { dataPlane.greReceived($0) } ?? 0, wasUp: networkWasUp)
+                    }
                 }
                 hangUp()
             default:
                 break
             }
         case .removed:
-            break
+            sessionActive = false
+            if let pendingFinish {
+                self.pendingFinish = nil
+                finish(pendingFinish)
+            }
         }
     }
 }

@@ -187,6 +187,8 @@ public final class PPTPClientRuntime: Sendable {
         _ settings: IPv4NetworkSettings, tun: TunDevice, changes: NetworkChanges, server: IPv4Address, configuration: ClientConfiguration, mtu: Int
     ) throws {
         try tun.setMTU(mtu)
+        // Without IPV6CP the kernel would send router solicitations into the tunnel.
+        if !configuration.ipv6 { try? tun.disableIPv6() }
         changes.record(.address(try tun.addAddress(local: settings.localAddress, peer: settings.peerAddress)))
         try tun.setUp()
         var prefixes: [IPv4Prefix] = []

@@ -89,6 +89,8 @@ public struct CCPNegotiator: OptionNegotiator {
     public private(set) var receiving: MPPEDirection?
     /// What we acknowledged: the MPPE we send.
     public private(set) var sending: MPPEDirection?
+    /// The peer Nak'd our stateful request towards stateless: stop asking it for stateful.
+    private var peerRefusedStateful = false
 
     public init(policy: EncryptionPolicy) {
         self.policy = policy
@@ -98,6 +100,7 @@ public struct CCPNegotiator: OptionNegotiator {
     public mutating func resetNegotiation() {
         receiving = nil
         sending = nil
+        peerRefusedStateful = false
         guard policy.allowsEncryption else {
             request = nil
             return
@@ -115,7 +118,11 @@ public struct CCPNegotiator: OptionNegotiator {
         guard let strength = policy.strongest(in: offered) else { return nil }
         let wantsStateless = offered.contains(.stateless)
         let mode: MPPEMode
-        if wantsStateless {
+        if policy.preferStateful && !peerRefusedStateful {
+            // We asked for stateful mode; ask the peer to send stateful too (RFC 3078 §2.1: a
+            // Nak without H), so both directions use the same mode.
+            mode = .stateful
+        } else if wantsStateless {
             mode = .stateless
         } else if policy.allowStateful {
             mode = .stateful
@@ -179,10 +186,15 @@ public struct CCPNegotiator: OptionNegotiator {
 
     public mutating func requestNaked(_ options: [CCPOption]) -> NegotiationStep {
         for case .mppe(let offered) in options {
+            if offered.contains(.stateless) && policy.preferStateful {
+                // The peer will not send stateful: take stateless (we allow it) and stop asking.
+                peerRefusedStateful = true
+            }
             guard let choice = choose(from: offered) else { return .fail(.noCommonEncryption(offered: offered)) }
-            if !offered.contains(.stateless) && choice.mode == .stateless && !policy.allowStateful {
-                // The peer insists on stateful mode, which our policy forbids.
-                return .fail(.noCommonEncryption(offered: offered))
+            if !offered.contains(.stateless) && !policy.allowStateful {
+                // The peer asks for stateful mode, which our policy forbids: keep asking for
+                // stateless; it gives in or the negotiation ends by Max-Failure.
+                continue
             }
             request = choice.bits
         }

@@ -48,6 +48,9 @@ public struct LCPNegotiator: OptionNegotiator {
     public private(set) var agreed = LCPAgreement()
     /// A loop-back was detected (the automaton is told through `NegotiationStep.fail`).
     public private(set) var loopbackDetected = false
+    /// The authentication protocol the peer asked us to use that our policy refused (we Nak'd
+    /// it): if the peer then gives up, this is why.
+    public private(set) var refusedPeerAuthentication: AuthenticationProtocol?
 
     public init(configuration: Configuration, random: any RandomNumberGenerator & Sendable) {
         self.configuration = configuration
@@ -67,6 +70,7 @@ public struct LCPNegotiator: OptionNegotiator {
         requestAuthentication = configuration.authenticatePeerWith.first
         triedAuthentication = requestAuthentication.map { [$0] } ?? []
         loopbackCount = 0
+        refusedPeerAuthentication = nil
         agreed = LCPAgreement()
         agreed.localMagic = requestMagic
     }
@@ -112,6 +116,7 @@ public struct LCPNegotiator: OptionNegotiator {
                 if let method = auth.method, configuration.authenticateSelfWith.contains(method) {
                     result.selfMustAuthenticate = method
                 } else if let preferred = configuration.authenticateSelfWith.first {
+                    refusedPeerAuthentication = auth
                     // RFC 1661 §6.2: Nak with the protocol we prefer.
                     naks.append(.authenticationProtocol(preferred.authenticationProtocol))
                 } else {

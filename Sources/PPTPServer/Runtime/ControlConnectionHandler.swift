@@ -215,6 +215,9 @@ final class ControlConnectionHandler: ChannelInboundHandler {
             if call.networkUp {
                 logger.info(
                     "session end: user \"\(call.user ?? record?.user ?? "?")\" from \(peerDescription) address \(call.address?.description ?? "-") duration \((duration * 10).rounded() / 10) s, received \(statistics.bytesIn) bytes, sent \(statistics.bytesOut) bytes: \(reason)")
+            } else if case .authenticationFailed? = call.down {
+                // Already said once, as a warning, when the verdict was given.
+                logger.debug("call \(key.callID) from \(peerDescription) ended before the network was up: \(reason)")
             } else {
                 logger.info("call \(key.callID) from \(peerDescription) ended before the network was up: \(reason)")
             }

@@ -49,6 +49,7 @@ public final class PPTPServerRuntime: Sendable {
         let dataPlane: DataPlane
         do {
             try tun.setMTU(configuration.mtu)
+            if !configuration.ipv6 { try? tun.disableIPv6() }
             _ = try tun.addAddress(local: configuration.localAddress, prefixLength: 32)
             try tun.setUp()
             // One route per covering prefix of the pool, so packets to any client enter the TUN.
