@@ -119,7 +119,7 @@ def render_throughput(results):
             cells.append("<br>".join(parts) if parts else "–")
         else:
             cells.append("")
-        cells.append(summary(ratios(mbps, veth[test]), 3) if veth[test] else "–")
+        cells.append(summary(ratios(mbps, veth[test]), 3) if veth[test] and impl != "veth" else "–")
         return "| " + " | ".join(cells) + " |"
 
     for mode in ["mppe128", "none"]:

@@ -9,7 +9,11 @@ import PPTPNetwork
 public enum Probes {
     /// Sends `count` ICMP echo requests from `namespace` to `address`; returns the round-trip
     /// times of the answered ones, in seconds.
-    public static func ping(from namespace: NetworkNamespace, to address: IPv4Address, count: Int = 3, payload: Int = 56, timeout: Double = 1) throws -> [Double] {
+    /// With `randomPayload` each request carries fresh random octets and a reply counts only if
+    /// it echoes them exactly: an integrity check of the tunnel in both directions.
+    public static func ping(
+        from namespace: NetworkNamespace, to address: IPv4Address, count: Int = 3, payload: Int = 56, timeout: Double = 1, randomPayload: Bool = false
+    ) throws -> [Double] {
         try namespace.run {
             let fd = socket(AF_INET, Int32(SOCK_RAW.rawValue), Int32(IPPROTO_ICMP))
             guard fd >= 0 else { throw TestbedError.socket("socket(ICMP)", errno) }
@@ -26,7 +30,7 @@ public enum Probes {
                 packet[5] = UInt8(identifier & 0xFF)
                 packet[6] = UInt8(sequence >> 8)
                 packet[7] = UInt8(sequence & 0xFF)
-                for i in 0..<payload { packet[8 + i] = UInt8(truncatingIfNeeded: i) }
+                for i in 0..<payload { packet[8 + i] = randomPayload ? UInt8.random(in: 0...255) : UInt8(truncatingIfNeeded: i) }
                 let sum = checksum(packet)
                 packet[2] = UInt8(sum >> 8)
                 packet[3] = UInt8(sum & 0xFF)
@@ -47,7 +51,8 @@ public enum Probes {
                     let headerLength = Int(buffer[0] & 0x0F) * 4
                     guard length >= headerLength + 8, buffer[headerLength] == 0,
                         UInt16(buffer[headerLength + 4]) << 8 | UInt16(buffer[headerLength + 5]) == identifier,
-                        Int(UInt16(buffer[headerLength + 6]) << 8 | UInt16(buffer[headerLength + 7])) == sequence
+                        Int(UInt16(buffer[headerLength + 6]) << 8 | UInt16(buffer[headerLength + 7])) == sequence,
+                        length - headerLength == packet.count, Array(buffer[(headerLength + 8)..<length]) == Array(packet[8...])
                     else { continue }
                     rtts.append(Date().timeIntervalSince(start))
                     break

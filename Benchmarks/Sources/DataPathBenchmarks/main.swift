@@ -243,10 +243,223 @@ struct Sample {
     var decapsulate: Double { Double(decapsulateNanoseconds) / Double(packets) }
 }
 
+
+// MARK: - Shells: how the data plane holds the sessions
+
+/// What the measurement loop needs of whoever holds the client and server sessions: `Link` holds them directly;
+/// the table shells hold them the way the data plane's `SessionTable` does (or could).
+protocol Shell {
+    var now: NIODeadline { get set }
+    /// An acknowledgment (or other GRE packet) for the client; returns the number of actions.
+    mutating func clientReceive(_ packet: UnsafeMutableRawBufferPointer, now: NIODeadline) -> Int
+    mutating func clientSend(_ buffer: UnsafeMutableRawBufferPointer, payload: Range<Int>, now: NIODeadline) -> Result<Range<Int>, PPPDropReason>
+    mutating func serverReceive(_ packet: UnsafeMutableRawBufferPointer, now: NIODeadline) -> (packet: TunnelPacket?, actions: [TunnelAction])
+    /// Between batches, untimed: timers.
+    mutating func afterBatch()
+}
+
+extension Link: Shell {
+    mutating func clientReceive(_ packet: UnsafeMutableRawBufferPointer, now: NIODeadline) -> Int {
+        client.receiveGRE(packet, now: now).actions.count
+    }
+    mutating func clientSend(_ buffer: UnsafeMutableRawBufferPointer, payload: Range<Int>, now: NIODeadline) -> Result<Range<Int>, PPPDropReason> {
+        client.send(.ipv4, in: buffer, payload: payload, now: now)
+    }
+    mutating func serverReceive(_ packet: UnsafeMutableRawBufferPointer, now: NIODeadline) -> (packet: TunnelPacket?, actions: [TunnelAction]) {
+        server.receiveGRE(packet, now: now)
+    }
+    mutating func afterBatch() {
+        runTimers()
+        precondition(down.isEmpty, "the link went down: \(down)")
+    }
+}
+
+/// SessionTable's key and slot (PPTPNetwork is not a library product, so its storage pattern is reproduced here
+/// as of commit 276c880: Sources/PPTPNetwork/DataPlane/SessionTable.swift).
+struct TableKey: Hashable {
+    var peer: UInt32
+    var callID: UInt16
+}
+struct TableSlot {
+    var tunnel: TunnelSession
+    var clientAddress: IPv4Address?
+    var deadline: NIODeadline?
+    var user: String?
+    mutating func run<T>(_ body: (inout TunnelSession) -> T) -> T { body(&tunnel) }
+    mutating func withSlot<T>(_ body: (inout TableSlot) -> T) -> T { body(&self) }
+    mutating func updateDeadline() -> (changed: Bool, deadline: NIODeadline?) {
+        let next = tunnel.nextDeadline
+        guard next != deadline else { return (false, next) }
+        deadline = next
+        return (true, next)
+    }
+}
+
+/// How the shells store slots.
+enum TableStorage: String, CaseIterable {
+    /// `[SessionKey: Slot]`, accessed as SessionTable does per packet: `slots[key]?.run { … }`, then
+    /// `slots[key]?.clientAddress` (server), then `reschedule(key)` = `slots[key]?.updateDeadline()`.
+    case dictionary = "SessionTable today: `[SessionKey: Slot]`, `slots[key]?.run`, `.clientAddress`, `reschedule`"
+    /// The same dictionary, with one access per packet: the slot's fields are read and its deadline updated
+    /// inside the one `slots[key]?.run { … }` that runs the tunnel.
+    case dictionaryOneAccess = "`[SessionKey: Slot]`, one `slots[key]?.withSlot { … }` per packet doing all three"
+    /// The same dictionary, one access per packet through `slots.values[slots.index(forKey: key)]`, whose modify
+    /// accessor yields the element in its storage.
+    case dictionaryValues = "`[SessionKey: Slot]`, one `slots.values[slots.index(forKey: key)!].withSlot { … }` per packet"
+    /// Slots in an array, a dictionary from key to index, one in-place access per packet (`storage[i].withSlot`).
+    case array = "slots in an array, `[SessionKey: Int]` index, one `storage[i].withSlot { … }` per packet doing all three"
+    /// The same, without asking the session for its next deadline after every packet.
+    case arrayNoDeadline = "the same without the per-packet `nextDeadline` (`updateDeadline`)"
+}
+
+/// Both sessions held in tables as the data plane holds them (the client's table in client mode, the server's in
+/// server mode), with SessionTable's per-packet accesses.
+struct TableShell: Shell {
+    let storage: TableStorage
+    var now: NIODeadline
+    var clientSlots: [TableKey: TableSlot] = [:]
+    var serverSlots: [TableKey: TableSlot] = [:]
+    var clientArray: [TableSlot] = []
+    var serverArray: [TableSlot] = []
+    var clientIndex: [TableKey: Int] = [:]
+    var serverIndex: [TableKey: Int] = [:]
+    /// Deadline changes pushed on the timer heap (SessionTable pushes on a change).
+    var timerPushes = 0
+    let clientKey = TableKey(peer: 0xCB00_7101, callID: 0x1111)
+    let serverKey = TableKey(peer: 0xCB00_7102, callID: 0x2222)
+    static let clientAddress = IPv4Address(192, 0, 2, 10)
+
+    init(_ storage: TableStorage, link: consuming Link) {
+        self.storage = storage
+        self.now = link.now
+        let client = TableSlot(tunnel: link.client)
+        let server = TableSlot(tunnel: link.server, clientAddress: Self.clientAddress)
+        switch storage {
+        case .dictionary, .dictionaryOneAccess, .dictionaryValues:
+            clientSlots[clientKey] = client
+            serverSlots[serverKey] = server
+        case .array, .arrayNoDeadline:
+            clientArray = [client]
+            serverArray = [server]
+            clientIndex[clientKey] = 0
+            serverIndex[serverKey] = 0
+        }
+    }
+
+    /// SessionTable.receiveGRE's demultiplexing: the Call ID from octets 6–7 of the GRE header.
+    @inline(__always)
+    static func key(peer: UInt32, _ packet: UnsafeMutableRawBufferPointer) -> TableKey {
+        TableKey(peer: peer, callID: UInt16(packet[6]) << 8 | UInt16(packet[7]))
+    }
+
+    mutating func clientReceive(_ packet: UnsafeMutableRawBufferPointer, now: NIODeadline) -> Int {
+        let key = Self.key(peer: clientKey.peer, packet)
+        switch storage {
+        case .dictionary:
+            guard let (_, actions) = clientSlots[key]?.run({ $0.receiveGRE(packet, now: now) }) else { fatalError("key") }
+            if let update = clientSlots[key]?.updateDeadline(), update.changed { timerPushes &+= 1 }
+            return actions.count
+        case .dictionaryOneAccess:
+            guard let (count, changed) = clientSlots[key]?.withSlot({ slot in
+                (slot.tunnel.receiveGRE(packet, now: now).actions.count, slot.updateDeadline().changed)
+            }) else { fatalError("key") }
+            if changed { timerPushes &+= 1 }
+            return count
+        case .dictionaryValues:
+            guard let index = clientSlots.index(forKey: key) else { fatalError("key") }
+            let (count, changed) = clientSlots.values[index].withSlot { slot in
+                (slot.tunnel.receiveGRE(packet, now: now).actions.count, slot.updateDeadline().changed)
+            }
+            if changed { timerPushes &+= 1 }
+            return count
+        case .array, .arrayNoDeadline:
+            guard let index = clientIndex[key] else { fatalError("key") }
+            let withDeadline = storage == .array
+            let (count, changed) = clientArray[index].withSlot { slot in
+                (slot.tunnel.receiveGRE(packet, now: now).actions.count, withDeadline && slot.updateDeadline().changed)
+            }
+            if changed { timerPushes &+= 1 }
+            return count
+        }
+    }
+
+    mutating func clientSend(_ buffer: UnsafeMutableRawBufferPointer, payload: Range<Int>, now: NIODeadline) -> Result<Range<Int>, PPPDropReason> {
+        switch storage {
+        case .dictionary:
+            // SessionTable.receiveTUN in client mode: every packet goes to the only session.
+            guard let key = clientSlots.keys.first,
+                let result = clientSlots[key]?.run({ $0.send(.ipv4, in: buffer, payload: payload, now: now) })
+            else { fatalError("key") }
+            if let update = clientSlots[key]?.updateDeadline(), update.changed { timerPushes &+= 1 }
+            return result
+        case .dictionaryOneAccess:
+            guard let key = clientSlots.keys.first,
+                let (result, changed) = clientSlots[key]?.withSlot({ slot in
+                    (slot.tunnel.send(.ipv4, in: buffer, payload: payload, now: now), slot.updateDeadline().changed)
+                })
+            else { fatalError("key") }
+            if changed { timerPushes &+= 1 }
+            return result
+        case .dictionaryValues:
+            guard let key = clientSlots.keys.first, let index = clientSlots.index(forKey: key) else { fatalError("key") }
+            let (result, changed) = clientSlots.values[index].withSlot { slot in
+                (slot.tunnel.send(.ipv4, in: buffer, payload: payload, now: now), slot.updateDeadline().changed)
+            }
+            if changed { timerPushes &+= 1 }
+            return result
+        case .array, .arrayNoDeadline:
+            let withDeadline = storage == .array
+            let (result, changed) = clientArray[0].withSlot { slot in
+                (slot.tunnel.send(.ipv4, in: buffer, payload: payload, now: now), withDeadline && slot.updateDeadline().changed)
+            }
+            if changed { timerPushes &+= 1 }
+            return result
+        }
+    }
+
+    mutating func serverReceive(_ packet: UnsafeMutableRawBufferPointer, now: NIODeadline) -> (packet: TunnelPacket?, actions: [TunnelAction]) {
+        let key = Self.key(peer: serverKey.peer, packet)
+        switch storage {
+        case .dictionary:
+            guard let result = serverSlots[key]?.run({ $0.receiveGRE(packet, now: now) }) else { fatalError("key") }
+            let clientAddress = serverSlots[key]?.clientAddress  // SessionTable reads it for the anti-spoofing check
+            blackHole(Int(clientAddress?.rawValue ?? 0))
+            if let update = serverSlots[key]?.updateDeadline(), update.changed { timerPushes &+= 1 }
+            return result
+        case .dictionaryOneAccess:
+            guard let (result, address, changed) = serverSlots[key]?.withSlot({ slot in
+                (slot.tunnel.receiveGRE(packet, now: now), slot.clientAddress, slot.updateDeadline().changed)
+            }) else { fatalError("key") }
+            blackHole(Int(address?.rawValue ?? 0))
+            if changed { timerPushes &+= 1 }
+            return result
+        case .dictionaryValues:
+            guard let index = serverSlots.index(forKey: key) else { fatalError("key") }
+            let (result, address, changed) = serverSlots.values[index].withSlot { slot in
+                (slot.tunnel.receiveGRE(packet, now: now), slot.clientAddress, slot.updateDeadline().changed)
+            }
+            blackHole(Int(address?.rawValue ?? 0))
+            if changed { timerPushes &+= 1 }
+            return result
+        case .array, .arrayNoDeadline:
+            guard let index = serverIndex[key] else { fatalError("key") }
+            let withDeadline = storage == .array
+            let (result, address, changed) = serverArray[index].withSlot { slot in
+                (slot.tunnel.receiveGRE(packet, now: now), slot.clientAddress, withDeadline && slot.updateDeadline().changed)
+            }
+            blackHole(Int(address?.rawValue ?? 0))
+            if changed { timerPushes &+= 1 }
+            return result
+        }
+    }
+
+    mutating func afterBatch() {}
+}
+
 /// Runs `packets` packets of `size` octets from the client to the server of `link`. Acknowledgment-only packets
 /// from the server are copied into a fixed buffer (as the data plane copies into its send batch) and given to the
 /// client at the start of the next encapsulation batch.
-func measureOurs(_ link: inout Link, slots: Slots, size: Int, packets: Int, verify: Bool = false) -> Sample {
+func measureOurs<S: Shell>(_ link: inout S, slots: Slots, size: Int, packets: Int, verify: Bool = false) -> Sample {
     let template = ipPacket(size: size, seed: size)
     let headroom = TunnelSession.headroom
     var ranges = [Range<Int>](repeating: 0..<0, count: batch)
@@ -268,12 +481,11 @@ func measureOurs(_ link: inout Link, slots: Slots, size: Int, packets: Int, veri
         let t0 = timestamp()
         for index in 0..<ackCount {
             let packet = UnsafeMutableRawBufferPointer(rebasing: ackStorage[(index * 32)..<(index * 32 + ackLengths[index])])
-            let result = link.client.receiveGRE(packet, now: now)
-            blackHole(result.actions.count)
+            blackHole(link.clientReceive(packet, now: now))
         }
         ackCount = 0
         for index in 0..<batch {
-            let result = link.client.send(.ipv4, in: slots.slot(index), payload: headroom..<(headroom + size), now: now)
+            let result = link.clientSend(slots.slot(index), payload: headroom..<(headroom + size), now: now)
             switch result {
             case .success(let range): ranges[index] = range
             case .failure(let reason): fatalError("client dropped a packet: \(reason)")
@@ -285,7 +497,7 @@ func measureOurs(_ link: inout Link, slots: Slots, size: Int, packets: Int, veri
         // Decapsulate (server).
         for index in 0..<batch {
             let packet = UnsafeMutableRawBufferPointer(rebasing: slots.slot(index)[ranges[index]])
-            let (found, actions) = link.server.receiveGRE(packet, now: now)
+            let (found, actions) = link.serverReceive(packet, now: now)
             guard case .ipv4(let range) = found, range.count == size else {
                 fatalError("server did not deliver packet \(sent + index): \(String(describing: found)) \(actions)")
             }
@@ -316,14 +528,13 @@ func measureOurs(_ link: inout Link, slots: Slots, size: Int, packets: Int, veri
         sent += batch
         // Timers that fell due (not timed): the shell runs them once per wake-up.
         link.now = now
-        link.runTimers()
-        precondition(link.down.isEmpty, "the link went down: \(link.down)")
+        link.afterBatch()
     }
     sample.packets = sent
     // Hand back any acknowledgment still pending, so the next measurement starts with an open window.
     for index in 0..<ackCount {
         let packet = UnsafeMutableRawBufferPointer(rebasing: ackStorage[(index * 32)..<(index * 32 + ackLengths[index])])
-        _ = link.client.receiveGRE(packet, now: now)
+        _ = link.clientReceive(packet, now: now)
     }
     return sample
 }
@@ -493,6 +704,62 @@ print(
         + "decapsulate \(format(goalDecapsulate)) ns: "
         + (max(goalEncapsulate, goalDecapsulate) <= 1500 ? "met." : "not met.")
 )
+
+// MARK: Through the data plane's session storage
+
+/// A stateless MPPE-128 pair held the way SessionTable holds sessions, from a fresh negotiation (so that no buffer
+/// is shared with another copy and the first packets do not copy on write).
+func makeTableShell(_ storage: TableStorage, slots: Slots) -> TableShell {
+    var link = Link(.stateless)
+    link.negotiate(.stateless)
+    var shell = TableShell(storage, link: link)
+    for size in sizes { _ = measureOurs(&shell, slots: slots, size: size, packets: 256, verify: true) }
+    return shell
+}
+
+var shells = TableStorage.allCases.map { makeTableShell($0, slots: slots) }
+var tableResults: [TableStorage: [Int: [Sample]]] = [:]
+var tableRatios: [TableStorage: [Int: (encapsulate: [Double], decapsulate: [Double])]] = [:]
+if Variant.selected.contains(.stateless) {
+    for _ in 0..<runs {
+        for size in [64, 1400] {
+            var direct = links.removeValue(forKey: .stateless)!
+            let reference = measureOurs(&direct, slots: slots, size: size, packets: packetsPerMeasurement)
+            links[.stateless] = direct
+            for index in shells.indices {
+                let sample = measureOurs(&shells[index], slots: slots, size: size, packets: packetsPerMeasurement)
+                let storage = shells[index].storage
+                tableResults[storage, default: [:]][size, default: []].append(sample)
+                var ratios = tableRatios[storage, default: [:]][size] ?? ([], [])
+                ratios.encapsulate.append(sample.encapsulate / reference.encapsulate)
+                ratios.decapsulate.append(sample.decapsulate / reference.decapsulate)
+                tableRatios[storage, default: [:]][size] = ratios
+            }
+        }
+    }
+    print("\nThe same flow (MPPE-128 stateless) with both sessions held as the data plane holds them (one session per table;")
+    print("PPTPNetwork's SessionTable is not a library product, so its storage and per-packet accesses are reproduced):\n")
+    print("| storage and per-packet accesses | IP packet | encapsulate (ns/packet) | ÷ direct | decapsulate (ns/packet) | ÷ direct | allocations per packet (encapsulate / decapsulate) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for storage in TableStorage.allCases {
+        for size in [64, 1400] {
+            let samples = tableResults[storage]?[size] ?? []
+            let ratios = tableRatios[storage]?[size] ?? ([], [])
+            let packets = Double(samples.reduce(0) { $0 + $1.packets })
+            let allocations = (
+                Double(samples.reduce(0) { $0 + $1.encapsulateAllocations }) / packets,
+                Double(samples.reduce(0) { $0 + $1.decapsulateAllocations }) / packets
+            )
+            print(
+                "| \(storage.rawValue) | \(size) B | \(summary(samples.map(\.encapsulate))) | "
+                    + "\(format(median(ratios.encapsulate), 2)) [\(format(ratios.encapsulate.min() ?? .nan, 2))–\(format(ratios.encapsulate.max() ?? .nan, 2))] | "
+                    + "\(summary(samples.map(\.decapsulate))) | "
+                    + "\(format(median(ratios.decapsulate), 2)) [\(format(ratios.decapsulate.min() ?? .nan, 2))–\(format(ratios.decapsulate.max() ?? .nan, 2))] | "
+                    + "\(format(allocations.0, 3)) / \(format(allocations.1, 3)) |")
+        }
+    }
+    print("\n÷ direct: ns/packet through the table ÷ ns/packet with the sessions held directly, measured alternately in the same run (> 1: the storage costs that much more).")
+}
 
 // MARK: Allocations in steady state
 

@@ -29,6 +29,14 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
         self.name = name
     }
 
+    /// A namespace that exists already and is not ours (the lab's "pptplab"): usable with
+    /// `run`, `spawn` and `execute`; `delete()` is never called on it by us unless asked.
+    public static func existing(_ name: String) -> NetworkNamespace? {
+        var status = stat()
+        guard stat("/run/netns/\(name)", &status) == 0 else { return nil }
+        return NetworkNamespace(name: name)
+    }
+
     /// Creates a namespace named `PREFIX-PID-N` (unique in this process, and across processes
     /// by the PID) with its loopback interface up.
     public static func create(prefix: String = "pptp") throws(NetworkError) -> NetworkNamespace {
