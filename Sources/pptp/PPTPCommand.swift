@@ -10,6 +10,6 @@ struct PPTPCommand: AsyncParsableCommand {
         discussion: """
             Subcommands are added one file each; run `pptp help <subcommand>` for the flags and exit codes of one.
             """,
-        subcommands: [ServeCommand.self, ConnectCommand.self, StatusCommand.self, DemoCommand.self, DecodeCommand.self]
+        subcommands: [ServeCommand.self, ConnectCommand.self, StatusCommand.self, ProbeCommand.self, DemoCommand.self, DecodeCommand.self]
     )
 }

@@ -48,6 +48,8 @@ public struct LCPNegotiator: OptionNegotiator {
     public private(set) var agreed = LCPAgreement()
     /// A loop-back was detected (the automaton is told through `NegotiationStep.fail`).
     public private(set) var loopbackDetected = false
+    /// What the peer proposed instead of the authentication protocol we require (its Nak).
+    public private(set) var refusedByPeer: AuthenticationProtocol?
     /// The authentication protocol the peer asked us to use that our policy refused (we Nak'd
     /// it): if the peer then gives up, this is why.
     public private(set) var refusedPeerAuthentication: AuthenticationProtocol?
@@ -182,7 +184,10 @@ public struct LCPNegotiator: OptionNegotiator {
                     requestAuthentication = next
                     triedAuthentication.insert(next)
                 } else {
-                    return .fail(.noCommonAuthenticationMethod(requested: auth))
+                    // Nothing else we allow: ask again for what we want (RFC 1661 §5.3 lets us
+                    // keep a value the peer Naks); a peer that insists ends up Rejecting the
+                    // option (its Max-Failure), and then we give up.
+                    refusedByPeer = auth
                 }
             case .magicNumber:
                 loopbackCount += 1

@@ -654,7 +654,7 @@ public struct PPPSession: Sendable {
 
     private mutating func finish(now: NIODeadline, into actions: inout [PPPSessionAction]) {
         guard downReason == nil else { return }
-        if let refused = lcp.negotiator.refusedPeerAuthentication, authenticationMethod == nil, network == nil {
+        if let refused = lcp.negotiator.refusedPeerAuthentication ?? lcp.negotiator.refusedByPeer, authenticationMethod == nil, network == nil {
             // The peer gave up (Terminate, hang-up, silence) after we refused the authentication
             // protocol it asked for: that is the real reason, whatever else it said.
             switch pendingDownReason {
