@@ -156,6 +156,7 @@ else:
 
 # Returns 0 when $BENCH_PPTP has the serve and connect subcommands; otherwise prints why and returns 1.
 bench_pptp_available() {
+    if [[ -n ${BENCH_PPTP_UNAVAILABLE:-} ]]; then echo "$BENCH_PPTP_UNAVAILABLE"; return 1; fi
     if [[ ! -x $BENCH_PPTP ]]; then echo "$BENCH_PPTP is not built"; return 1; fi
     if ! "$BENCH_PPTP" serve --help >/dev/null 2>&1; then echo "'pptp serve --help' fails: no serve subcommand yet"; return 1; fi
     if ! "$BENCH_PPTP" connect --help >/dev/null 2>&1; then echo "'pptp connect --help' fails: no connect subcommand yet"; return 1; fi

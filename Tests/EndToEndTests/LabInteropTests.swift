@@ -145,6 +145,19 @@ enum Lab {
         #expect(log.contains("691"), "the real server's E=691 in our words:\n\(log)")
     }
 
+    @Test func probeOfTheRealPptpd() throws {
+        guard Lab.enabled else { return }
+        defer { Lab.stop() }
+        let (status, output) = Lab.run(["serve", "--background", "--opts", "require-mschap-v2 require-mppe-128"])
+        try #require(status == 0, "lab serve: \(output)")
+        let namespace = try #require(Lab.namespace)
+        let probe = try namespace.execute([EndToEnd.executable ?? "pptp", "probe", "198.51.100.1", "--json"])
+        #expect(probe.status == 0, "\(probe.text)\(probe.errorText)")
+        #expect(probe.text.contains("\"vendor\" : \"linux\""), "\(probe.text)")
+        #expect(probe.text.contains("\"offered\" : \"MS-CHAPv2\""), "\(probe.text)")
+        #expect(probe.text.contains("\"greFromServer\" : 0") == false)
+    }
+
     @Test func realPptpLinuxClientAgainstOurServer() throws {
         guard Lab.enabled else { return }
         defer { Lab.stop() }

@@ -72,6 +72,8 @@ public struct ProbeLCPNegotiator: OptionNegotiator {
     public private(set) var lastRequest: [LCPOption] = []
     public private(set) var ourRefused: [LCPOption] = []
     public private(set) var agreedAuthentication: AuthenticationMethod?
+    /// The server stopped asking for authentication after a Nak (pppd's reaction).
+    public private(set) var stoppedAsking = false
 
     public init(magic: UInt32) { self.magic = magic }
 
@@ -95,7 +97,16 @@ public struct ProbeLCPNegotiator: OptionNegotiator {
             }
         }
         if !rejects.isEmpty { return .reject(rejects) }
-        guard let requested else { return .ack }
+        guard let requested else {
+            if let proposed {
+                // pppd drops the option when Nak'd with a method it does not allow (and would
+                // then refuse the link): the proposal was refused.
+                if !refused.contains(proposed) { refused.append(proposed) }
+                self.proposed = nil
+                stoppedAsking = true
+            }
+            return .ack
+        }
         if offered == nil { offered = requested }
         let method = requested.method
         if let method, !accepted.contains(method) { accepted.append(method) }
@@ -352,7 +363,11 @@ public struct ProbeSession: Sendable {
         ending = true
         greDeadline = nil
         if report.outcome.isEmpty {
-            end("the server asks for authentication; the probe stops before sending any", code: 0)
+            if lcp.negotiator.stoppedAsking, let offered = lcp.negotiator.offered {
+                end("the server asks for \(offered.method?.rawValue ?? offered.description) and stops asking when offered anything else; the probe stops before authenticating", code: 0)
+            } else {
+                end("the server asks for authentication; the probe stops before sending any", code: 0)
+            }
         }
         collect()
         report.weaknesses = weaknesses()
