@@ -56,7 +56,7 @@ final class ClientControlHandler: ChannelInboundHandler {
         self.callID = UInt16.random(in: 1...UInt16.max)
         self.engine = ControlConnection(
             configuration: ControlConnectionConfiguration(
-                role: .pns, hostName: configuration.hostName, vendor: "swift-pptp", establishTimeout: .seconds(30), receiveWindow: 64),
+                role: .pns, hostName: configuration.hostName, vendor: "swift-pptp", establishTimeout: .seconds(30), receiveWindow: 16384),
             echoIdentifierSeed: UInt32.random(in: 1...UInt32.max))
     }
 

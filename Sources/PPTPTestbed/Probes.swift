@@ -18,9 +18,6 @@ public enum Probes {
             let fd = socket(AF_INET, Int32(SOCK_RAW.rawValue), Int32(IPPROTO_ICMP))
             guard fd >= 0 else { throw TestbedError.socket("socket(ICMP)", errno) }
             defer { close(fd) }
-            var destination = sockaddr_in()
-            destination.sin_family = sa_family_t(AF_INET)
-            destination.sin_addr.s_addr = address.rawValue.bigEndian
             let identifier = UInt16(truncatingIfNeeded: getpid())
             var rtts: [Double] = []
             for sequence in 0..<count {
@@ -36,9 +33,7 @@ public enum Probes {
                 packet[3] = UInt8(sum & 0xFF)
                 let start = Date()
                 let sent = packet.withUnsafeBytes { bytes in
-                    withUnsafePointer(to: &destination) {
-                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-                    }
+                    withIPv4SocketAddress(address, port: 0) { sendto(fd, bytes.baseAddress, bytes.count, 0, $0, $1) }
                 }
                 guard sent == packet.count else { continue }
                 var buffer = [UInt8](repeating: 0, count: 65536)
@@ -94,11 +89,7 @@ public enum Probes {
             guard fd >= 0 else { throw TestbedError.socket("socket", errno) }
             var one: Int32 = 1
             setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-            var local = sockaddr_in()
-            local.sin_family = sa_family_t(AF_INET)
-            local.sin_port = port.bigEndian
-            local.sin_addr.s_addr = address.rawValue.bigEndian
-            let bound = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            let bound = withIPv4SocketAddress(address, port: port) { bind(fd, $0, $1) }
             guard bound == 0, listen(fd, 1) == 0 else {
                 let error = errno
                 close(fd)
@@ -130,11 +121,7 @@ public enum Probes {
             defer { close(fd) }
             var timeoutValue = timeval(tv_sec: Int(timeout), tv_usec: 0)
             setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeoutValue, socklen_t(MemoryLayout<timeval>.size))
-            var remote = sockaddr_in()
-            remote.sin_family = sa_family_t(AF_INET)
-            remote.sin_port = port.bigEndian
-            remote.sin_addr.s_addr = address.rawValue.bigEndian
-            let connected = withUnsafePointer(to: &remote) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            let connected = withIPv4SocketAddress(address, port: port) { connect(fd, $0, $1) }
             guard connected == 0 else { throw TestbedError.socket("connect", errno) }
             var hasher = SHA256()
             var generator = SplitMix(state: 0x5EED)

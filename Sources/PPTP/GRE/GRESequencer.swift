@@ -2,8 +2,12 @@ import NIOCore
 
 /// Settings of the GRE sequencing of one call (RFC 2637 §4.2–§4.4).
 public struct GRESequencerConfiguration: Hashable, Sendable {
-    /// The receive window we advertise in OCRQ/OCRP/ICRP: packets we buffer for reordering.
+    /// The receive window we advertise in OCRQ/OCRP/ICRP. We process packets as they come, so
+    /// it need not be small; Windows advertises 16384 as a server ([MS-PTPT] §3.2.5.2).
     public var receiveWindow: UInt16
+    /// How far ahead of the next expected sequence number a packet may be and still wait in the
+    /// reorder buffer; a larger gap is given up at once.
+    public var reorderWindow: Int
     /// How long a gap in the sequence is held open for a late packet before it is declared lost.
     public var reorderTimeout: TimeAmount
     /// Packets held at most while waiting for a gap (a bound on memory; ≤ `receiveWindow`).
@@ -22,15 +26,18 @@ public struct GRESequencerConfiguration: Hashable, Sendable {
     public var maximumAckTimeout: TimeAmount
 
     public init(
-        receiveWindow: UInt16 = 64, reorderTimeout: TimeAmount = .milliseconds(50), reorderCapacity: Int = 32,
-        ackTimeout: TimeAmount = .milliseconds(100), ackThreshold: Int? = nil, respectPeerWindow: Bool = true,
+        receiveWindow: UInt16 = 16384, reorderWindow: Int = 64, reorderTimeout: TimeAmount = .milliseconds(50), reorderCapacity: Int = 32,
+        ackTimeout: TimeAmount = .milliseconds(100), ackThreshold: Int = 16, respectPeerWindow: Bool = true,
         minimumAckTimeout: TimeAmount = .milliseconds(100), maximumAckTimeout: TimeAmount = .seconds(10)
     ) {
         self.receiveWindow = receiveWindow
+        self.reorderWindow = max(1, reorderWindow)
         self.reorderTimeout = reorderTimeout
-        self.reorderCapacity = max(0, min(reorderCapacity, Int(max(receiveWindow, 1))))
+        self.reorderCapacity = max(0, min(reorderCapacity, max(1, reorderWindow)))
         self.ackTimeout = ackTimeout
-        self.ackThreshold = max(1, ackThreshold ?? Int(receiveWindow / 2))
+        // Acknowledge at least every 16 packets (and at most every half of a small window), so
+        // a one-way flow keeps a peer's small window (pptpd: 64) open.
+        self.ackThreshold = max(1, min(ackThreshold, max(1, Int(receiveWindow) / 2)))
         self.respectPeerWindow = respectPeerWindow
         self.minimumAckTimeout = minimumAckTimeout
         self.maximumAckTimeout = maximumAckTimeout
@@ -175,7 +182,7 @@ public struct GRESequencer<Payload: Sendable>: Sendable {
             return .drop(.duplicate)
         }
         // A gap. Too far ahead for the reorder window (or no buffer at all): give up the gap.
-        if configuration.reorderCapacity == 0 || distance > Int32(max(configuration.receiveWindow, 1)) {
+        if configuration.reorderCapacity == 0 || distance > Int32(configuration.reorderWindow) {
             giveUpGaps(upTo: sequence &- 1, now: now)
             accept(sequence, now: now)
             releaseInOrder(now: now)

@@ -85,7 +85,8 @@ public enum ProbeRunner {
         guard getaddrinfo(name, nil, &hints, &result) == 0, let first = result else { return nil }
         defer { freeaddrinfo(result) }
         guard let address = first.pointee.ai_addr else { return nil }
-        let value = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt32(bigEndian: $0.pointee.sin_addr.s_addr) }
+        // struct sockaddr_in: family (2), port (2), then the address in network order.
+        let value = UInt32(bigEndian: UnsafeRawPointer(address).loadUnaligned(fromByteOffset: 4, as: UInt32.self))
         return IPv4Address(rawValue: value)
     }
 
@@ -97,11 +98,7 @@ public enum ProbeRunner {
     static func connect(_ address: IPv4Address, port: Int, timeoutMilliseconds: Int32) -> Connect {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { return .failure("socket: \(String(cString: strerror(errno)))") }
-        var remote = sockaddr_in()
-        remote.sin_family = sa_family_t(AF_INET)
-        remote.sin_port = UInt16(port).bigEndian
-        remote.sin_addr.s_addr = address.rawValue.bigEndian
-        let result = withUnsafePointer(to: &remote) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let result = withIPv4SocketAddress(address, port: UInt16(port)) { Glibc.connect(fd, $0, $1) }
         if result != 0 && errno != EINPROGRESS {
             let error = errno
             close(fd)

@@ -39,7 +39,7 @@ final class ServerContext: Sendable {
         ControlConnectionConfiguration(
             role: .pac, hostName: configuration.hostName, vendor: configuration.vendor,
             establishTimeout: configuration.limits.handshakeTimeout, echoInterval: configuration.controlEchoInterval,
-            echoTimeout: .seconds(60), receiveWindow: 64)
+            echoTimeout: .seconds(60), receiveWindow: 16384)
     }
 
     func pppConfiguration() -> PPPSessionConfiguration {
