@@ -3,7 +3,7 @@
 // `-sanitize=fuzzer` (as swift-nio-ssh and swift-nio-http2 do). See README.md at the repository root.
 import PackageDescription
 
-let fuzzTargets = ["FuzzControlStream", "FuzzGRE", "FuzzPPP", "FuzzHDLC", "FuzzCapture"]
+let fuzzTargets = ["FuzzControlStream", "FuzzGRE", "FuzzPPP", "FuzzHDLC", "FuzzCapture", "FuzzSession"]
 
 let package = Package(
     name: "swift-pptp-fuzz",

@@ -8,7 +8,7 @@
 # <control|gre|ppp|hdlc|capture>-<name>, fix the bug, and `swift test` replays it from then on.
 set -euo pipefail
 cd "$(dirname "$0")"
-targets=(FuzzControlStream FuzzGRE FuzzPPP FuzzHDLC FuzzCapture)
+targets=(FuzzControlStream FuzzGRE FuzzPPP FuzzHDLC FuzzCapture FuzzSession)
 if [[ $# -ge 1 ]]; then targets=("$1"); fi
 seconds="${2:-60}"
 
@@ -18,6 +18,7 @@ corpus_name() {
         FuzzGRE) echo gre ;;
         FuzzPPP) echo ppp ;;
         FuzzHDLC) echo hdlc ;;
+        FuzzSession) echo session ;;
         FuzzCapture) echo capture ;;
         *) echo "unknown target $1" >&2; exit 64 ;;
     esac

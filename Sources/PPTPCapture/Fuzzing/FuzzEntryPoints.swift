@@ -1,3 +1,4 @@
+import MSCrypto
 import NIOCore
 import PPP
 import PPTP
@@ -31,6 +32,104 @@ public enum FuzzEntryPoints {
             precondition(decoder.bufferedBytes <= Int(ControlMessage.maximumLength) + 64, "control stream buffers without bound")
         }
         _ = try? ControlMessage(parsing: ByteBuffer(bytes: data))
+    }
+
+    /// A whole server-side session: a control connection (PAC) and, once the input has placed a
+    /// call, a `TunnelSession` with its PPP session. The input is a script of records — a selector
+    /// octet, a length octet and that many octets — that feed the control stream, GRE packets,
+    /// PPP packets of any protocol (wrapped in GRE with the right Call ID), a verdict, or a jump of
+    /// the clock. Checked: no trap, a bounded number of actions per input, and that a session
+    /// left alone ends or opens within a bounded number of timeouts.
+    public static func session(_ data: [UInt8]) {
+        var now = NIODeadline.uptimeNanoseconds(1_000_000_000)
+        var control = ControlConnection(configuration: ControlConnectionConfiguration(role: .pac))
+        _ = control.accepted(now: now)
+        var tunnel: TunnelSession?
+        var random = FuzzRandom(state: UInt64(data.count) &* 0x9E37_79B9)
+        let ppp = PPPSessionConfiguration(
+            role: .server, policy: PPPPolicy(authentication: [.msCHAPv2, .pap], encryption: EncryptionPolicy(required: false, strengths: [.bits128])),
+            ipcp: .assigning(local: IPv4Address(203, 0, 113, 1), peer: IPv4Address(203, 0, 113, 2), dns: [], nbns: []))
+        var sequence: UInt32 = 0
+        var index = 0
+        func take(_ count: Int) -> [UInt8] {
+            let end = min(data.count, index + count)
+            defer { index = end }
+            return Array(data[index..<end])
+        }
+        while index + 2 <= data.count {
+            let selector = data[index] % 6
+            let length = Int(data[index + 1])
+            index += 2
+            let body = take(length)
+            switch selector {
+            case 0:
+                let actions = control.receive(bytes: body, now: now)
+                precondition(actions.count <= 8 + body.count / 12 * 4, "control connection acts without bound")
+                for action in actions {
+                    if case .callOffered(let offer) = action { _ = control.answerCall(peerCallID: offer.peerCallID, with: 0x4242, now: now) }
+                }
+                if tunnel == nil, let call = control.calls[0x4242], call.state == .established, let peer = call.peerCallID {
+                    var session = TunnelSession(
+                        call: CallInformation(callID: 0x4242, peerCallID: peer, direction: .outgoing, peerWindow: call.peerWindow),
+                        gre: GRESequencerConfiguration(), ppp: ppp, random: random)
+                    _ = session.start(now: now)
+                    tunnel = session
+                }
+            case 1:
+                var bytes = body
+                if var session = tunnel {
+                    let result = bytes.withUnsafeMutableBytes { session.receiveGRE($0, now: now) }
+                    precondition(result.actions.count <= 16, "tunnel acts without bound on one GRE packet")
+                    tunnel = session
+                }
+            case 2:
+                // A PPP packet of the protocol the next two octets name, in a valid GRE packet.
+                guard var session = tunnel, body.count >= 2 else { continue }
+                let protocolNumber = PPPProtocolNumber(UInt16(body[0]) << 8 | UInt16(body[1]))
+                let payload = PPPFrame(protocolNumber: protocolNumber, information: ByteBuffer(bytes: body.dropFirst(2))).serialized()
+                var packet = ByteBuffer()
+                GREPacket(header: GREHeader(payloadLength: UInt16(payload.readableBytes), callID: 0x4242, sequenceNumber: sequence), payload: payload).write(to: &packet)
+                sequence &+= 1
+                var bytes = Array(packet.readableBytesView)
+                let result = bytes.withUnsafeMutableBytes { session.receiveGRE($0, now: now) }
+                precondition(result.actions.count <= 16, "PPP acts without bound on one packet")
+                tunnel = session
+            case 3:
+                guard var session = tunnel else { continue }
+                let verdict: AuthenticationVerdict = body.first.map { $0 & 1 == 0 } ?? false ? .accept(authenticatorResponse: body.count >= 21 ? Array(body[1..<21]) : nil) : .reject(.authenticationFailure)
+                _ = session.receive(verdict: verdict, now: now)
+                tunnel = session
+            case 4:
+                now = now + .milliseconds(Int64(body.first ?? 0) * 100)
+                _ = control.timeout(now: now)
+                if var session = tunnel {
+                    _ = session.timeout(now: now)
+                    tunnel = session
+                }
+            default:
+                _ = random.next()
+            }
+        }
+        // Left alone, the session ends or opens within a bounded number of timeouts.
+        guard var session = tunnel else { return }
+        var rounds = 0
+        while !session.isDown && !session.ppp.isNetworkUp, let deadline = session.nextDeadline, rounds < 500 {
+            now = max(now, deadline)
+            _ = session.timeout(now: now)
+            rounds += 1
+        }
+        precondition(rounds < 500, "a session neither ends nor opens")
+    }
+
+    struct FuzzRandom: RandomNumberGenerator, Sendable {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
     }
 
     /// The enhanced GRE header and packet parser (RFC 2637 §4.1).
@@ -112,5 +211,6 @@ public enum FuzzEntryPoints {
         "ppp": ppp,
         "hdlc": hdlc,
         "capture": capture,
+        "session": session,
     ]
 }
