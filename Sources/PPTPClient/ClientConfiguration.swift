@@ -52,7 +52,9 @@ public enum RouteRequest: Hashable, Sendable, CustomStringConvertible {
             return
         }
         let parts = text.split(separator: "/")
-        guard parts.count == 2, let address = IPv4Address(String(parts[0])), let length = Int(parts[1]), (0...32).contains(length) else {
+        guard parts.count == 2, let address = IPv4Address(String(parts[0])), let length = Int(parts[1]),
+            (0...32).contains(length)
+        else {
             guard parts.count == 1, let address = IPv4Address(text) else { return nil }
             self = .prefix(address, length: 32)
             return
@@ -107,7 +109,8 @@ public enum ClientOutcome: Hashable, Sendable, CustomStringConvertible {
     /// Whether reconnecting can help (not for a wrong password or a refused policy).
     public var isRetryable: Bool {
         switch self {
-        case .tcpRefused, .tcpUnreachable, .controlConnectionFailed, .callRefused, .greBlocked, .linkLost, .negotiationFailed, .nameResolutionFailed:
+        case .tcpRefused, .tcpUnreachable, .controlConnectionFailed, .callRefused, .greBlocked, .linkLost,
+            .negotiationFailed, .nameResolutionFailed:
             return true
         case .stopped, .authenticationFailed, .encryptionNotAgreed, .localError:
             return false
@@ -119,12 +122,15 @@ public enum ClientOutcome: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .stopped: return "disconnected"
         case .nameResolutionFailed(let name): return "cannot resolve the server name \"\(name)\""
-        case .tcpRefused(let detail): return "the server refused the TCP connection to port 1723 (\(detail)): no PPTP server there, or a firewall rejects it"
+        case .tcpRefused(let detail):
+            return
+                "the server refused the TCP connection to port 1723 (\(detail)): no PPTP server there, or a firewall rejects it"
         case .tcpUnreachable(let detail): return "cannot reach the server on TCP port 1723 (\(detail))"
         case .controlConnectionFailed(let detail): return "the PPTP control connection failed: \(detail)"
         case .callRefused(let detail): return "the server refused or ended the call: \(detail)"
         case .greBlocked:
-            return "control connection up but no GRE from the server: protocol 47 is blocked by a firewall or a NAT without a PPTP helper (Windows error 806)"
+            return
+                "control connection up but no GRE from the server: protocol 47 is blocked by a firewall or a NAT without a PPTP helper (Windows error 806)"
         case .authenticationFailed(let failure): return failure.description
         case .encryptionNotAgreed(let detail): return "encryption not agreed: \(detail)"
         case .negotiationFailed(let detail): return "PPP negotiation failed: \(detail)"

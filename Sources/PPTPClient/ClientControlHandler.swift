@@ -45,7 +45,10 @@ final class ClientControlHandler: ChannelInboundHandler {
     private var finished = false
 
     init(
-        configuration: ClientConfiguration, serverAddress: IPv4Address, dataPlane: any ClientDataPlane, logger: Logger,
+        configuration: ClientConfiguration,
+        serverAddress: IPv4Address,
+        dataPlane: any ClientDataPlane,
+        logger: Logger,
         onEvent: @escaping @Sendable (ClientEvent) -> Void
     ) {
         self.configuration = configuration
@@ -56,8 +59,14 @@ final class ClientControlHandler: ChannelInboundHandler {
         self.callID = UInt16.random(in: 1...UInt16.max)
         self.engine = ControlConnection(
             configuration: ControlConnectionConfiguration(
-                role: .pns, hostName: configuration.hostName, vendor: "swift-pptp", establishTimeout: .seconds(30), receiveWindow: 16384),
-            echoIdentifierSeed: UInt32.random(in: 1...UInt32.max))
+                role: .pns,
+                hostName: configuration.hostName,
+                vendor: "swift-pptp",
+                establishTimeout: .seconds(30),
+                receiveWindow: 16384
+            ),
+            echoIdentifierSeed: UInt32.random(in: 1...UInt32.max)
+        )
     }
 
     /// The event loop, kept after the channel is gone for the final steps.
@@ -79,7 +88,12 @@ final class ClientControlHandler: ChannelInboundHandler {
         greTimer?.cancel()
         perform(engine.transportClosed())
         if let key { dataPlane.submit(.callCleared(key)) }
-        finish(outcome ?? (networkWasUp ? .linkLost("the server closed the control connection") : .controlConnectionFailed("the server closed the TCP connection")))
+        finish(
+            outcome
+                ?? (networkWasUp
+                    ? .linkLost("the server closed the control connection")
+                    : .controlConnectionFailed("the server closed the TCP connection"))
+        )
         self.context = nil
         context.fireChannelInactive()
     }
@@ -140,7 +154,9 @@ final class ClientControlHandler: ChannelInboundHandler {
             case .send(let message):
                 context?.writeAndFlush(wrapOutboundOut(message.serialized()), promise: nil)
             case .established(let peer):
-                logger.info("control connection up: server \"\(peer.hostName)\" vendor \"\(peer.vendor)\", firmware \(peer.firmwareRevision)")
+                logger.info(
+                    "control connection up: server \"\(peer.hostName)\" vendor \"\(peer.vendor)\", firmware \(peer.firmwareRevision)"
+                )
                 perform(engine.placeOutgoingCall(callID: callID, serialNumber: 1, now: .now()))
             case .callOffered(let offer):
                 perform(engine.answerCall(peerCallID: offer.peerCallID, with: nil, now: .now()))
@@ -163,7 +179,9 @@ final class ClientControlHandler: ChannelInboundHandler {
                 if outcome == nil {
                     switch reason {
                     case .localStop: break
-                    default: outcome = networkWasUp ? .linkLost(reason.description) : .controlConnectionFailed(reason.description)
+                    default:
+                        outcome =
+                            networkWasUp ? .linkLost(reason.description) : .controlConnectionFailed(reason.description)
                     }
                 }
                 context?.close(promise: nil)
@@ -189,10 +207,23 @@ final class ClientControlHandler: ChannelInboundHandler {
         self.key = key
         onEvent(.callConnected(info))
         let ppp = PPPSessionConfiguration(
-            role: .client, policy: configuration.policy, mru: 1500, name: configuration.hostName, credentials: configuration.credentials,
-            ipcp: .requesting(preferred: .unspecified, requestDNS: true), ipv6: configuration.ipv6, echoInterval: configuration.echoInterval,
-            echoFailures: configuration.echoFailures, handshakeTimeout: configuration.handshakeTimeout)
-        let tunnel = TunnelSession(call: info, gre: GRESequencerConfiguration(), ppp: ppp, random: SystemRandomNumberGenerator())
+            role: .client,
+            policy: configuration.policy,
+            mru: 1500,
+            name: configuration.hostName,
+            credentials: configuration.credentials,
+            ipcp: .requesting(preferred: .unspecified, requestDNS: true),
+            ipv6: configuration.ipv6,
+            echoInterval: configuration.echoInterval,
+            echoFailures: configuration.echoFailures,
+            handshakeTimeout: configuration.handshakeTimeout
+        )
+        let tunnel = TunnelSession(
+            call: info,
+            gre: GRESequencerConfiguration(),
+            ppp: ppp,
+            random: SystemRandomNumberGenerator()
+        )
         dataPlane.submit(.add(key, tunnel))
         sessionActive = true
         // The "GRE blocked" check: the server must send GRE (its LCP request) soon.
@@ -232,7 +263,11 @@ final class ClientControlHandler: ChannelInboundHandler {
                     if reason == .lowerLayerDown, let serverClear {
                         outcome = .callRefused(serverClear.description)
                     } else {
-                        outcome = .from(reason, greReceived: key.map { dataPlane.greReceived($0) } ?? 0, wasUp: networkWasUp)
+                        outcome = .from(
+                            reason,
+                            greReceived: key.map { dataPlane.greReceived($0) } ?? 0,
+                            wasUp: networkWasUp
+                        )
                     }
                 }
                 hangUp()

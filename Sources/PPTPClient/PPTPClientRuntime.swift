@@ -85,7 +85,11 @@ public final class PPTPClientRuntime: Sendable {
         if let literal = IPv4Address(configuration.server) {
             address = literal
         } else {
-            guard let resolved = try? SocketAddress.makeAddressResolvingHost(configuration.server, port: configuration.port),
+            guard
+                let resolved = try? SocketAddress.makeAddressResolvingHost(
+                    configuration.server,
+                    port: configuration.port
+                ),
                 case .v4(let v4) = resolved, let ip = IPv4Address(v4.host)
             else { return .nameResolutionFailed(configuration.server) }
             address = ip
@@ -142,10 +146,18 @@ public final class PPTPClientRuntime: Sendable {
                 status?(.controlConnected)
             case .networkUp(let settings, let mtu):
                 do {
-                    try Self.configureNetwork(settings, tun: tun, changes: changes, server: address, configuration: configuration, mtu: mtu)
+                    try Self.configureNetwork(
+                        settings,
+                        tun: tun,
+                        changes: changes,
+                        server: address,
+                        configuration: configuration,
+                        mtu: mtu
+                    )
                     status?(.networkUp(settings, tun: tun.name, mtu: mtu))
                     logger.info(
-                        "tunnel up: \(tun.name) \(settings.localAddress) peer \(settings.peerAddress)\(settings.dnsServers.isEmpty ? "" : ", DNS \(settings.dnsServers.map(\.description).joined(separator: " "))")")
+                        "tunnel up: \(tun.name) \(settings.localAddress) peer \(settings.peerAddress)\(settings.dnsServers.isEmpty ? "" : ", DNS \(settings.dnsServers.map(\.description).joined(separator: " "))")"
+                    )
                 } catch {
                     logger.error("cannot configure \(tun.name): \(error)")
                     outcome.withLockedValue { $0 = .localError("cannot configure \(tun.name): \(error)") }
@@ -162,7 +174,13 @@ public final class PPTPClientRuntime: Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let handler = ClientControlHandler(configuration: configuration, serverAddress: address, dataPlane: dataPlane, logger: logger, onEvent: onEvent)
+                    let handler = ClientControlHandler(
+                        configuration: configuration,
+                        serverAddress: address,
+                        dataPlane: dataPlane,
+                        logger: logger,
+                        onEvent: onEvent
+                    )
                     let bound = NIOLoopBound(handler, eventLoop: channel.eventLoop)
                     box.withLockedValue { $0 = bound }
                     self.state.withLockedValue { $0.handler = bound }
@@ -184,7 +202,12 @@ public final class PPTPClientRuntime: Sendable {
 
     /// Address, MTU, routes and DNS once IPCP is up.
     static func configureNetwork(
-        _ settings: IPv4NetworkSettings, tun: TunDevice, changes: NetworkChanges, server: IPv4Address, configuration: ClientConfiguration, mtu: Int
+        _ settings: IPv4NetworkSettings,
+        tun: TunDevice,
+        changes: NetworkChanges,
+        server: IPv4Address,
+        configuration: ClientConfiguration,
+        mtu: Int
     ) throws {
         try tun.setMTU(mtu)
         // Without IPV6CP the kernel would send router solicitations into the tunnel.

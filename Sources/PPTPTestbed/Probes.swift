@@ -12,7 +12,12 @@ public enum Probes {
     /// With `randomPayload` each request carries fresh random octets and a reply counts only if
     /// it echoes them exactly: an integrity check of the tunnel in both directions.
     public static func ping(
-        from namespace: NetworkNamespace, to address: IPv4Address, count: Int = 3, payload: Int = 56, timeout: Double = 1, randomPayload: Bool = false
+        from namespace: NetworkNamespace,
+        to address: IPv4Address,
+        count: Int = 3,
+        payload: Int = 56,
+        timeout: Double = 1,
+        randomPayload: Bool = false
     ) throws -> [Double] {
         try namespace.run {
             let fd = socket(AF_INET, Int32(SOCK_RAW.rawValue), Int32(IPPROTO_ICMP))
@@ -27,7 +32,9 @@ public enum Probes {
                 packet[5] = UInt8(identifier & 0xFF)
                 packet[6] = UInt8(sequence >> 8)
                 packet[7] = UInt8(sequence & 0xFF)
-                for i in 0..<payload { packet[8 + i] = randomPayload ? UInt8.random(in: 0...255) : UInt8(truncatingIfNeeded: i) }
+                for i in 0..<payload {
+                    packet[8 + i] = randomPayload ? UInt8.random(in: 0...255) : UInt8(truncatingIfNeeded: i)
+                }
                 let sum = checksum(packet)
                 packet[2] = UInt8(sum >> 8)
                 packet[3] = UInt8(sum & 0xFF)
@@ -47,7 +54,8 @@ public enum Probes {
                     guard length >= headerLength + 8, buffer[headerLength] == 0,
                         UInt16(buffer[headerLength + 4]) << 8 | UInt16(buffer[headerLength + 5]) == identifier,
                         Int(UInt16(buffer[headerLength + 6]) << 8 | UInt16(buffer[headerLength + 7])) == sequence,
-                        length - headerLength == packet.count, Array(buffer[(headerLength + 8)..<length]) == Array(packet[8...])
+                        length - headerLength == packet.count,
+                        Array(buffer[(headerLength + 8)..<length]) == Array(packet[8...])
                     else { continue }
                     rtts.append(Date().timeIntervalSince(start))
                     break
@@ -82,7 +90,14 @@ public enum Probes {
 
     /// Sends `bytes` pseudo-random octets over TCP from `sender` to `address:port` in
     /// `receiver`, where a listener hashes what arrives; SHA-256 both ways.
-    public static func transfer(from sender: NetworkNamespace, to receiver: NetworkNamespace, address: IPv4Address, port: UInt16 = 5001, bytes: Int, timeout: Double = 120) throws -> Transfer {
+    public static func transfer(
+        from sender: NetworkNamespace,
+        to receiver: NetworkNamespace,
+        address: IPv4Address,
+        port: UInt16 = 5001,
+        bytes: Int,
+        timeout: Double = 120
+    ) throws -> Transfer {
         // The listener is created inside the receiver's namespace and served by a thread there.
         let listener: Int32 = try receiver.run {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -133,10 +148,15 @@ public enum Probes {
                     let value = generator.next()
                     for j in 0..<min(8, size - i) { chunk[i + j] = UInt8(truncatingIfNeeded: value >> (8 * j)) }
                 }
-                chunk.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0.prefix(size))) }
+                chunk.withUnsafeBytes {
+                    hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0.prefix(size)))
+                }
                 var offset = 0
                 while offset < size {
-                    let n = chunk.withUnsafeBytes { send(fd, $0.baseAddress! + offset, size - offset, Int32(MSG_NOSIGNAL)) }
+                    let n = chunk.withUnsafeBytes {
+                        let rest = UnsafeRawBufferPointer(rebasing: $0[offset..<size])
+                        return send(fd, rest.baseAddress, rest.count, Int32(MSG_NOSIGNAL))
+                    }
                     guard n > 0 else { throw TestbedError.socket("send", errno) }
                     offset += n
                 }
@@ -151,7 +171,13 @@ public enum Probes {
         receiverThread.join()
         let seconds = Date().timeIntervalSince(start)
         let (total, digest) = received.result
-        return Transfer(bytesSent: sentBytes, bytesReceived: total, sentDigest: sentDigest, receivedDigest: digest, seconds: seconds)
+        return Transfer(
+            bytesSent: sentBytes,
+            bytesReceived: total,
+            sentDigest: sentDigest,
+            receivedDigest: digest,
+            seconds: seconds
+        )
     }
 
     final class ReceiveState: @unchecked Sendable {

@@ -28,7 +28,9 @@ public final class Testbed: @unchecked Sendable {
     private var bridged = false
 
     /// The outer address of client `index` (0-based).
-    public func clientAddress(_ index: Int) -> IPv4Address { IPv4Address(rawValue: serverAddress.rawValue + 1 + UInt32(index)) }
+    public func clientAddress(_ index: Int) -> IPv4Address {
+        IPv4Address(rawValue: serverAddress.rawValue + 1 + UInt32(index))
+    }
 
     public var serverLog: String { directory + "/serve.log" }
     public func clientLog(_ index: Int) -> String { directory + "/connect-\(index).log" }
@@ -58,7 +60,10 @@ public final class Testbed: @unchecked Sendable {
                     let client = try NetworkNamespace.create(prefix: prefix)
                     clientNamespaces.append(client)
                     let stem = "tb\(getpid() % 10000)c\(index)"
-                    try Command.check(["ip", "link", "add", stem + "s", "netns", serverNamespace.name, "type", "veth", "peer", "name", "eth0", "netns", client.name])
+                    try Command.check([
+                        "ip", "link", "add", stem + "s", "netns", serverNamespace.name, "type", "veth", "peer", "name",
+                        "eth0", "netns", client.name,
+                    ])
                     try serverNamespace.ip(["link", "set", stem + "s", "master", "br0"])
                     try serverNamespace.ip(["link", "set", stem + "s", "up"])
                     try client.ip(["addr", "add", "\(clientAddress(index))/24", "dev", "eth0"])
@@ -76,8 +81,14 @@ public final class Testbed: @unchecked Sendable {
     /// Writes the server's configuration and secrets; returns the configuration path.
     @discardableResult
     public func writeServerConfiguration(
-        users: [(user: String, secret: String)], methods: [String] = ["mschapv2"], strengths: [Int] = [128], required: Bool = true,
-        stateful: Bool = false, echoInterval: Int = 30, echoFailures: Int = 4, extraTunnel: String = ""
+        users: [(user: String, secret: String)],
+        methods: [String] = ["mschapv2"],
+        strengths: [Int] = [128],
+        required: Bool = true,
+        stateful: Bool = false,
+        echoInterval: Int = 30,
+        echoFailures: Int = 4,
+        extraTunnel: String = ""
     ) throws -> String {
         let secrets = users.map { "\"\($0.user)\" * \"\($0.secret)\" *" }.joined(separator: "\n") + "\n"
         try secrets.write(toFile: directory + "/chap-secrets", atomically: true, encoding: .utf8)
@@ -112,7 +123,9 @@ public final class Testbed: @unchecked Sendable {
     @discardableResult
     public func startServer(arguments: [String] = [], timeout: Double = 20) throws -> ChildProcess {
         let process = try serverNamespace.spawn(
-            [executable, "serve", "--config", directory + "/pptp.toml", "--log-level", "debug"] + arguments, output: .file(serverLog))
+            [executable, "serve", "--config", directory + "/pptp.toml", "--log-level", "debug"] + arguments,
+            output: .file(serverLog)
+        )
         server = process
         guard waitForLog(serverLog, containing: "listening on", timeout: timeout) else {
             throw TestbedError.serverDidNotStart(log: (try? String(contentsOfFile: serverLog, encoding: .utf8)) ?? "")
@@ -130,13 +143,24 @@ public final class Testbed: @unchecked Sendable {
 
     /// Starts `pptp connect` in client namespace `index`.
     @discardableResult
-    public func startClient(_ index: Int = 0, user: String, password: String, arguments: [String] = []) throws -> ChildProcess {
+    public func startClient(
+        _ index: Int = 0,
+        user: String,
+        password: String,
+        arguments: [String] = []
+    ) throws -> ChildProcess {
         let passwordFile = directory + "/password-\(index)"
         try (password + "\n").write(toFile: passwordFile, atomically: true, encoding: .utf8)
         let process = try clientNamespaces[index].spawn(
-            [executable, "connect", serverAddress.description, "--user", user, "--password-file", passwordFile, "--log-level", "debug"] + arguments,
-            output: .file(clientLog(index)))
-        if clients.count <= index { clients.append(contentsOf: Array(repeating: process, count: index + 1 - clients.count)) }
+            [
+                executable, "connect", serverAddress.description, "--user", user, "--password-file", passwordFile,
+                "--log-level", "debug",
+            ] + arguments,
+            output: .file(clientLog(index))
+        )
+        if clients.count <= index {
+            clients.append(contentsOf: Array(repeating: process, count: index + 1 - clients.count))
+        }
         clients[index] = process
         return process
     }
@@ -160,7 +184,9 @@ public final class Testbed: @unchecked Sendable {
 
     /// The tunnel address a client got (from its log line "tunnel up: DEV ADDRESS peer …").
     public func clientTunnelAddress(_ index: Int = 0) -> IPv4Address? {
-        guard let line = log(clientLog(index)).split(separator: "\n").first(where: { $0.contains("tunnel up:") }) else { return nil }
+        guard let line = log(clientLog(index)).split(separator: "\n").first(where: { $0.contains("tunnel up:") }) else {
+            return nil
+        }
         let words = line.split(separator: " ")
         guard let index = words.firstIndex(of: "up:"), index + 2 < words.count else { return nil }
         return IPv4Address(String(words[index + 2]))

@@ -45,10 +45,17 @@ struct ConnectCommand: AsyncParsableCommand {
     @Option(name: .customLong("password-file"), help: "Read the password from the first line of this file.")
     var passwordFile: String?
 
-    @Option(name: .customLong("new-password-file"), help: "A new password to set if the server says the password expired (E=648).")
+    @Option(
+        name: .customLong("new-password-file"),
+        help: "A new password to set if the server says the password expired (E=648)."
+    )
     var newPasswordFile: String?
 
-    @Option(name: .long, parsing: .singleValue, help: "Route through the tunnel: 'default' or a CIDR prefix (repeatable).")
+    @Option(
+        name: .long,
+        parsing: .singleValue,
+        help: "Route through the tunnel: 'default' or a CIDR prefix (repeatable)."
+    )
     var route: [String] = []
 
     @Flag(name: .long, help: "Use the DNS servers the server gives (restored on exit).")
@@ -57,7 +64,10 @@ struct ConnectCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Reconnect with back-off when the tunnel drops.")
     var reconnect = false
 
-    @Option(name: .long, help: "Authentication methods to accept: mschapv2,mschapv1,chap-md5,pap (weak ones only when named).")
+    @Option(
+        name: .long,
+        help: "Authentication methods to accept: mschapv2,mschapv1,chap-md5,pap (weak ones only when named)."
+    )
     var allow: String = "mschapv2"
 
     @Option(name: .long, help: "MPPE key lengths to accept: 128,56,40, or 'none' for no encryption.")
@@ -75,7 +85,10 @@ struct ConnectCommand: AsyncParsableCommand {
     @Option(name: .long, help: "TCP port of the server.")
     var port: Int = 1723
 
-    @Option(name: .customLong("gre-timeout"), help: "Seconds to wait for GRE from the server before diagnosing it blocked.")
+    @Option(
+        name: .customLong("gre-timeout"),
+        help: "Seconds to wait for GRE from the server before diagnosing it blocked."
+    )
     var greTimeout: Int = 15
 
     @OptionGroup var logging: LoggingOptions
@@ -91,9 +104,13 @@ struct ConnectCommand: AsyncParsableCommand {
         }
         var newPassword: String?
         if let newPasswordFile {
-            newPassword = try? String(contentsOfFile: newPasswordFile, encoding: .utf8).split(separator: "\n").first.map(String.init)
+            newPassword = try? String(contentsOfFile: newPasswordFile, encoding: .utf8).split(separator: "\n").first
+                .map(String.init)
         }
-        var configuration = ClientConfiguration(server: server, credentials: ClientCredentials(userName: user, password: password, newPassword: newPassword))
+        var configuration = ClientConfiguration(
+            server: server,
+            credentials: ClientCredentials(userName: user, password: password, newPassword: newPassword)
+        )
         configuration.port = port
         configuration.mtu = mtu
         configuration.tunName = device
@@ -146,7 +163,9 @@ struct ConnectCommand: AsyncParsableCommand {
 
     private func readPassword() throws -> String {
         if let passwordFile {
-            guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8), let line = text.split(separator: "\n", omittingEmptySubsequences: false).first else {
+            guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8),
+                let line = text.split(separator: "\n", omittingEmptySubsequences: false).first
+            else {
                 throw ValidationError("\(passwordFile): cannot read the password file")
             }
             return String(line)

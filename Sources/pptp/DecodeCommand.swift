@@ -37,7 +37,10 @@ struct DecodeCommand: ParsableCommand {
     @Option(name: .long, help: "A chap-secrets file (client server secret [addresses]) with the users' passwords.")
     var secrets: String?
 
-    @Option(name: .customLong("nt-hash"), help: "The NT password hash (32 hex digits) of the user, instead of the password.")
+    @Option(
+        name: .customLong("nt-hash"),
+        help: "The NT password hash (32 hex digits) of the user, instead of the password."
+    )
     var ntHash: String?
 
     @Flag(name: .customLong("show-secrets"), help: "Print PAP passwords and passwords found in the word list.")
@@ -46,7 +49,10 @@ struct DecodeCommand: ParsableCommand {
     @Flag(name: .long, help: "Print the whole report as JSON instead of text.")
     var json = false
 
-    @Option(name: .customLong("write-inner"), help: "Write the decrypted inner IP packets to this pcap file (link type raw IP).")
+    @Option(
+        name: .customLong("write-inner"),
+        help: "Write the decrypted inner IP packets to this pcap file (link type raw IP)."
+    )
     var writeInner: String?
 
     @Option(name: .long, help: "Try every line of this file as the password against the captured authentication.")
@@ -87,7 +93,13 @@ struct DecodeCommand: ParsableCommand {
             }
             let candidates = PasswordSearch.candidates(fromWordList: Array(list.readableBytesView))
             if writeInner != nil { options.collectInnerPackets = true }
-            CaptureDecoder.searchWordList(candidates, report: &report, bytes: bytes, options: options, clock: ContinuousClock())
+            CaptureDecoder.searchWordList(
+                candidates,
+                report: &report,
+                bytes: bytes,
+                options: options,
+                clock: ContinuousClock()
+            )
         }
         if let writeInner {
             if report.outcome == .wrongCredentials {
@@ -98,7 +110,10 @@ struct DecodeCommand: ParsableCommand {
                     try CaptureFile.write(try CaptureDecoder.innerPcap(report), to: writeInner)
                     if !json {
                         FileHandle.standardError.write(
-                            Data("pptp decode: wrote \(report.innerPackets.count) inner IP packets to \(writeInner)\n".utf8)
+                            Data(
+                                "pptp decode: wrote \(report.innerPackets.count) inner IP packets to \(writeInner)\n"
+                                    .utf8
+                            )
                         )
                     }
                 } catch {

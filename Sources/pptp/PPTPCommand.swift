@@ -6,10 +6,14 @@ import ArgumentParser
 struct PPTPCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pptp",
-        abstract: "A PPTP (RFC 2637) client, server and toolkit: connect, serve, decode and decrypt captures, probe servers.",
+        abstract:
+            "A PPTP (RFC 2637) client, server and toolkit: connect, serve, decode and decrypt captures, probe servers.",
         discussion: """
             Subcommands are added one file each; run `pptp help <subcommand>` for the flags and exit codes of one.
             """,
-        subcommands: [ServeCommand.self, ConnectCommand.self, StatusCommand.self, ProbeCommand.self, DemoCommand.self, DecodeCommand.self]
+        subcommands: [
+            ServeCommand.self, ConnectCommand.self, StatusCommand.self, ProbeCommand.self, DemoCommand.self,
+            DecodeCommand.self,
+        ]
     )
 }

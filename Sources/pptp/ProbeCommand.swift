@@ -55,19 +55,31 @@ struct ProbeCommand: ParsableCommand {
         var lines = ["\(report.exitCode == 0 ? "OK" : "PROBLEM"): \(report.outcome)"]
         lines.append("server     \(report.server):\(report.port)")
         if let control = report.control {
-            lines.append("PPTP       version \(control.protocolVersion), vendor \"\(control.vendor)\", host \"\(control.hostName)\", firmware \(control.firmwareRevision)")
-            lines.append("           framing \(control.framing), bearer \(control.bearer), maximum channels \(control.maximumChannels)")
+            lines.append(
+                "PPTP       version \(control.protocolVersion), vendor \"\(control.vendor)\", host \"\(control.hostName)\", firmware \(control.firmwareRevision)"
+            )
+            lines.append(
+                "           framing \(control.framing), bearer \(control.bearer), maximum channels \(control.maximumChannels)"
+            )
         }
         if let call = report.call {
-            lines.append(call.connected ? "call       connected (their Call ID \(call.peerCallID ?? 0), receive window \(call.peerWindow ?? 0))" : "call       refused: \(call.refusal ?? "?")")
-            lines.append("GRE        \(report.greFromServer > 0 ? "\(report.greFromServer) packet(s) from the server: GRE gets through" : "nothing from the server: GRE BLOCKED")")
+            lines.append(
+                call.connected
+                    ? "call       connected (their Call ID \(call.peerCallID ?? 0), receive window \(call.peerWindow ?? 0))"
+                    : "call       refused: \(call.refusal ?? "?")"
+            )
+            lines.append(
+                "GRE        \(report.greFromServer > 0 ? "\(report.greFromServer) packet(s) from the server: GRE gets through" : "nothing from the server: GRE BLOCKED")"
+            )
         }
         if !report.lcp.serverOptions.isEmpty {
             lines.append("LCP        server asks: \(report.lcp.serverOptions.joined(separator: " "))")
             if let mru = report.lcp.mru { lines.append("           MRU \(mru)") }
         }
         if let offered = report.lcp.offered {
-            lines.append("auth       offers \(offered); accepts \(report.lcp.accepted.joined(separator: ", ")); refuses \(report.lcp.refused.isEmpty ? "none tried" : report.lcp.refused.joined(separator: ", "))")
+            lines.append(
+                "auth       offers \(offered); accepts \(report.lcp.accepted.joined(separator: ", ")); refuses \(report.lcp.refused.isEmpty ? "none tried" : report.lcp.refused.joined(separator: ", "))"
+            )
         }
         for weakness in report.weaknesses { lines.append("weakness   \(weakness)") }
         return lines.joined(separator: "\n")

@@ -49,7 +49,9 @@ struct StatusCommand: AsyncParsableCommand {
         do {
             let channel = try await ClientBootstrap(group: group)
                 .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Collector(sink: collected)) }
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(Collector(sink: collected))
+                    }
                 }
                 .connect(unixDomainSocketPath: path).get()
             try await channel.closeFuture.get()
@@ -63,17 +65,28 @@ struct StatusCommand: AsyncParsableCommand {
 
     static func render(_ status: ServerStatus) -> String {
         var lines: [String] = []
-        lines.append("\(status.sessions.count) session(s) on \(status.listen), up \(Int(status.uptime)) s; addresses in use \(status.addressesInUse)/\(status.poolSize)")
+        lines.append(
+            "\(status.sessions.count) session(s) on \(status.listen), up \(Int(status.uptime)) s; addresses in use \(status.addressesInUse)/\(status.poolSize)"
+        )
         if status.counters.greUnknownSession > 0 || status.counters.spoofedSource > 0 {
-            lines.append("dropped: \(status.counters.greUnknownSession) GRE for unknown sessions, \(status.counters.spoofedSource) spoofed source addresses")
+            lines.append(
+                "dropped: \(status.counters.greUnknownSession) GRE for unknown sessions, \(status.counters.spoofedSource) spoofed source addresses"
+            )
         }
         guard !status.sessions.isEmpty else { return lines.joined(separator: "\n") }
-        lines.append("USER              PEER             ADDRESS          UPTIME   BYTES IN   BYTES OUT  LOST  REORD  AUTH/ENCRYPTION")
+        lines.append(
+            "USER              PEER             ADDRESS          UPTIME   BYTES IN   BYTES OUT  LOST  REORD  AUTH/ENCRYPTION"
+        )
         for s in status.sessions {
-            func pad(_ text: String, _ width: Int) -> String { text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count) }
+            func pad(_ text: String, _ width: Int) -> String {
+                text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+            }
             lines.append(
-                pad(s.user ?? "-", 18) + pad(s.peer, 17) + pad(s.address ?? "-", 17) + pad("\(Int(s.uptime))s", 9) + pad("\(s.bytesIn)", 11)
-                    + pad("\(s.bytesOut)", 11) + pad("\(s.lost)", 6) + pad("\(s.reordered)", 7) + "\(s.method ?? "-")/\(s.encryption ?? "none")")
+                pad(s.user ?? "-", 18) + pad(s.peer, 17) + pad(s.address ?? "-", 17) + pad("\(Int(s.uptime))s", 9)
+                    + pad("\(s.bytesIn)", 11)
+                    + pad("\(s.bytesOut)", 11) + pad("\(s.lost)", 6) + pad("\(s.reordered)", 7)
+                    + "\(s.method ?? "-")/\(s.encryption ?? "none")"
+            )
         }
         return lines.joined(separator: "\n")
     }

@@ -14,7 +14,9 @@ enum EndToEnd {
         let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         var candidates = [bundle.deletingLastPathComponent().appendingPathComponent("pptp").path]
         // Inside an .xctest bundle the binary sits two levels deeper.
-        candidates.append(bundle.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("pptp").path)
+        candidates.append(
+            bundle.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("pptp").path
+        )
         var repository = URL(fileURLWithPath: #filePath)
         for _ in 0..<3 { repository.deleteLastPathComponent() }
         candidates.append(repository.appendingPathComponent(".build/debug/pptp").path)
@@ -83,15 +85,27 @@ enum EndToEnd {
         #expect(try Probes.ping(from: bed.serverNamespace, to: client, count: 3).count == 3)
 
         // 100 MB over TCP through the tunnel arrive with the same SHA-256.
-        let transfer = try Probes.transfer(from: bed.clientNamespaces[0], to: bed.serverNamespace, address: bed.tunnelAddress, bytes: 100_000_000, timeout: 300)
+        let transfer = try Probes.transfer(
+            from: bed.clientNamespaces[0],
+            to: bed.serverNamespace,
+            address: bed.tunnelAddress,
+            bytes: 100_000_000,
+            timeout: 300
+        )
         #expect(transfer.intact, "received \(transfer.bytesReceived) of \(transfer.bytesSent)")
         print("end-to-end: 100 MB in \(transfer.seconds) s (\(Int(transfer.megabitsPerSecond)) Mbit/s, debug build)")
 
         // Full tunnel MTU with DF passes; one byte more gets ICMP "fragmentation needed".
         if Command.locate("ping") != nil {
-            let (fits, _) = EndToEnd.shell(["ip", "netns", "exec", lan.name, "ping", "-M", "do", "-s", "1372", "-c", "1", "-W", "2", client.description])
+            let (fits, _) = EndToEnd.shell([
+                "ip", "netns", "exec", lan.name, "ping", "-M", "do", "-s", "1372", "-c", "1", "-W", "2",
+                client.description,
+            ])
             #expect(fits == 0, "a 1400-byte ping with DF must pass")
-            let (tooBig, output) = EndToEnd.shell(["ip", "netns", "exec", lan.name, "ping", "-M", "do", "-s", "1373", "-c", "1", "-W", "2", client.description])
+            let (tooBig, output) = EndToEnd.shell([
+                "ip", "netns", "exec", lan.name, "ping", "-M", "do", "-s", "1373", "-c", "1", "-W", "2",
+                client.description,
+            ])
             #expect(tooBig != 0)
             #expect(output.contains("Frag needed") && output.contains("mtu = 1400"), "ping said: \(output)")
         } else {
@@ -116,23 +130,79 @@ enum EndToEnd {
     }
 
     static let policyCases: [PolicyCase] = [
-        .init(name: "MPPE-40", serverMethods: ["mschapv2"], serverStrengths: [40], serverRequired: true, serverStateful: false,
-              clientArguments: ["--mppe", "40,128"], expect: .success("MPPE 40-bit stateless")),
-        .init(name: "MPPE-128 stateful", serverMethods: ["mschapv2"], serverStrengths: [128], serverRequired: true, serverStateful: true,
-              clientArguments: ["--stateful"], expect: .success("MPPE 128-bit stateful")),
-        .init(name: "MS-CHAPv1", serverMethods: ["mschapv1"], serverStrengths: [128], serverRequired: true, serverStateful: false,
-              clientArguments: ["--allow", "mschapv1"], expect: .success("authenticated with MS-CHAPv1")),
-        .init(name: "CHAP-MD5 without MPPE", serverMethods: ["chap-md5"], serverStrengths: [], serverRequired: false, serverStateful: false,
-              clientArguments: ["--allow", "chap-md5", "--mppe", "none"], expect: .success("authenticated with CHAP-MD5")),
-        .init(name: "PAP without MPPE", serverMethods: ["pap"], serverStrengths: [], serverRequired: false, serverStateful: false,
-              clientArguments: ["--allow", "pap", "--mppe", "none"], expect: .success("authenticated with PAP")),
+        .init(
+            name: "MPPE-40",
+            serverMethods: ["mschapv2"],
+            serverStrengths: [40],
+            serverRequired: true,
+            serverStateful: false,
+            clientArguments: ["--mppe", "40,128"],
+            expect: .success("MPPE 40-bit stateless")
+        ),
+        .init(
+            name: "MPPE-128 stateful",
+            serverMethods: ["mschapv2"],
+            serverStrengths: [128],
+            serverRequired: true,
+            serverStateful: true,
+            clientArguments: ["--stateful"],
+            expect: .success("MPPE 128-bit stateful")
+        ),
+        .init(
+            name: "MS-CHAPv1",
+            serverMethods: ["mschapv1"],
+            serverStrengths: [128],
+            serverRequired: true,
+            serverStateful: false,
+            clientArguments: ["--allow", "mschapv1"],
+            expect: .success("authenticated with MS-CHAPv1")
+        ),
+        .init(
+            name: "CHAP-MD5 without MPPE",
+            serverMethods: ["chap-md5"],
+            serverStrengths: [],
+            serverRequired: false,
+            serverStateful: false,
+            clientArguments: ["--allow", "chap-md5", "--mppe", "none"],
+            expect: .success("authenticated with CHAP-MD5")
+        ),
+        .init(
+            name: "PAP without MPPE",
+            serverMethods: ["pap"],
+            serverStrengths: [],
+            serverRequired: false,
+            serverStateful: false,
+            clientArguments: ["--allow", "pap", "--mppe", "none"],
+            expect: .success("authenticated with PAP")
+        ),
         // Refused: the server allows only MS-CHAPv2 + MPPE-128.
-        .init(name: "PAP refused", serverMethods: ["mschapv2"], serverStrengths: [128], serverRequired: true, serverStateful: false,
-              clientArguments: ["--allow", "pap", "--mppe", "none"], expect: .failure(8)),
-        .init(name: "MPPE-40 refused", serverMethods: ["mschapv2"], serverStrengths: [128], serverRequired: true, serverStateful: false,
-              clientArguments: ["--mppe", "40"], expect: .failure(9)),
-        .init(name: "stateful refused", serverMethods: ["mschapv2"], serverStrengths: [128], serverRequired: true, serverStateful: false,
-              clientArguments: ["--stateful", "--mppe", "128"], expect: .success("MPPE 128-bit stateless")),
+        .init(
+            name: "PAP refused",
+            serverMethods: ["mschapv2"],
+            serverStrengths: [128],
+            serverRequired: true,
+            serverStateful: false,
+            clientArguments: ["--allow", "pap", "--mppe", "none"],
+            expect: .failure(8)
+        ),
+        .init(
+            name: "MPPE-40 refused",
+            serverMethods: ["mschapv2"],
+            serverStrengths: [128],
+            serverRequired: true,
+            serverStateful: false,
+            clientArguments: ["--mppe", "40"],
+            expect: .failure(9)
+        ),
+        .init(
+            name: "stateful refused",
+            serverMethods: ["mschapv2"],
+            serverStrengths: [128],
+            serverRequired: true,
+            serverStateful: false,
+            clientArguments: ["--stateful", "--mppe", "128"],
+            expect: .success("MPPE 128-bit stateless")
+        ),
     ]
 
     @Test(arguments: policyCases)
@@ -141,14 +211,21 @@ enum EndToEnd {
         let bed = try EndToEnd.testbed()
         defer { bed.tearDown() }
         try bed.writeServerConfiguration(
-            users: [(user: "alice", secret: Self.password)], methods: policy.serverMethods, strengths: policy.serverStrengths.isEmpty ? [128] : policy.serverStrengths,
-            required: policy.serverRequired, stateful: policy.serverStateful)
+            users: [(user: "alice", secret: Self.password)],
+            methods: policy.serverMethods,
+            strengths: policy.serverStrengths.isEmpty ? [128] : policy.serverStrengths,
+            required: policy.serverRequired,
+            stateful: policy.serverStateful
+        )
         try bed.startServer()
         let process = try bed.startClient(user: "alice", password: Self.password, arguments: policy.clientArguments)
         switch policy.expect {
         case .success(let text):
             #expect(bed.waitForTunnel(timeout: 30), "\(policy): client log:\n\(bed.log(bed.clientLog(0)))")
-            #expect(bed.log(bed.clientLog(0)).contains(text), "\(policy): expected '\(text)' in:\n\(bed.log(bed.clientLog(0)))")
+            #expect(
+                bed.log(bed.clientLog(0)).contains(text),
+                "\(policy): expected '\(text)' in:\n\(bed.log(bed.clientLog(0)))"
+            )
             #expect(try Probes.ping(from: bed.clientNamespaces[0], to: bed.tunnelAddress, count: 2).count == 2)
         case .failure(let code):
             let status = EndToEnd.waitForExit(process, timeout: 40)
@@ -169,7 +246,9 @@ enum EndToEnd {
         #expect(clientLog.contains("691"), "the MS-CHAP error code is named:\n\(clientLog)")
         // The server stays up and logs one line about it.
         #expect(try bed.server?.poll() == nil)
-        let lines = bed.log(bed.serverLog).split(separator: "\n").filter { $0.contains("authentication failed") && !$0.contains(" debug ") }
+        let lines = bed.log(bed.serverLog).split(separator: "\n").filter {
+            $0.contains("authentication failed") && !$0.contains(" debug ")
+        }
         #expect(lines.count == 1, "server log:\n\(bed.log(bed.serverLog))")
     }
 
@@ -189,7 +268,13 @@ enum EndToEnd {
         #expect(Set(addresses).count == count)
         // Each client moves its own data; each transfer arrives intact.
         for index in 0..<count {
-            let transfer = try Probes.transfer(from: bed.clientNamespaces[index], to: bed.serverNamespace, address: bed.tunnelAddress, port: UInt16(6000 + index), bytes: 1_000_000)
+            let transfer = try Probes.transfer(
+                from: bed.clientNamespaces[index],
+                to: bed.serverNamespace,
+                address: bed.tunnelAddress,
+                port: UInt16(6000 + index),
+                bytes: 1_000_000
+            )
             #expect(transfer.intact, "client \(index)")
         }
         // A ping to each client reaches that client only: its own counters move, no other's.
@@ -218,13 +303,20 @@ enum EndToEnd {
         guard EndToEnd.enabled else { return }
         let bed = try EndToEnd.testbed()
         defer { bed.tearDown() }
-        try bed.writeServerConfiguration(users: [(user: "ivan", secret: "Ivan-Vanishes-9")], echoInterval: 2, echoFailures: 2)
+        try bed.writeServerConfiguration(
+            users: [(user: "ivan", secret: "Ivan-Vanishes-9")],
+            echoInterval: 2,
+            echoFailures: 2
+        )
         try bed.startServer()
         let process = try bed.startClient(user: "ivan", password: "Ivan-Vanishes-9")
         #expect(bed.waitForTunnel(timeout: 30))
         process.signal(SIGKILL)
         // The kernel closes the dead client's TCP connection: the server ends the session at once.
-        #expect(bed.waitForLog(bed.serverLog, containing: "session end", timeout: 20), "server log:\n\(bed.log(bed.serverLog))")
+        #expect(
+            bed.waitForLog(bed.serverLog, containing: "session end", timeout: 20),
+            "server log:\n\(bed.log(bed.serverLog))"
+        )
         // The address and the Call ID are free again: a new client gets the same address.
         let before = bed.clientTunnelAddress()
         try bed.startClient(user: "ivan", password: "Ivan-Vanishes-9")
@@ -242,16 +334,29 @@ enum EndToEnd {
         }
         let bed = try EndToEnd.testbed()
         defer { bed.tearDown() }
-        try bed.writeServerConfiguration(users: [(user: "ivan", secret: "Ivan-Vanishes-9")], echoInterval: 2, echoFailures: 2)
+        try bed.writeServerConfiguration(
+            users: [(user: "ivan", secret: "Ivan-Vanishes-9")],
+            echoInterval: 2,
+            echoFailures: 2
+        )
         try bed.startServer()
         let process = try bed.startClient(user: "ivan", password: "Ivan-Vanishes-9")
         #expect(bed.waitForTunnel(timeout: 30))
         // As capture 09: the client's namespace goes silent, then the client dies without a word.
-        try installRules("table inet vanish {\n chain in {\n type filter hook input priority 0; policy drop;\n }\n chain out {\n type filter hook output priority 0; policy drop;\n }\n}\n", in: bed.clientNamespaces[0])
+        try installRules(
+            "table inet vanish {\n chain in {\n type filter hook input priority 0; policy drop;\n }\n chain out {\n type filter hook output priority 0; policy drop;\n }\n}\n",
+            in: bed.clientNamespaces[0]
+        )
         process.signal(SIGKILL)
         // Echo every 2 s, 2 unanswered, then LCP Terminate (2 × 3 s): within ~15 s.
-        #expect(bed.waitForLog(bed.serverLog, containing: "session end", timeout: 30), "server log:\n\(bed.log(bed.serverLog))")
-        #expect(bed.log(bed.serverLog).contains("no response to 2 LCP echo-requests"), "server log:\n\(bed.log(bed.serverLog))")
+        #expect(
+            bed.waitForLog(bed.serverLog, containing: "session end", timeout: 30),
+            "server log:\n\(bed.log(bed.serverLog))"
+        )
+        #expect(
+            bed.log(bed.serverLog).contains("no response to 2 LCP echo-requests"),
+            "server log:\n\(bed.log(bed.serverLog))"
+        )
         let status = EndToEnd.shell([bed.executable, "status", "--socket", bed.statusSocket, "--json"]).1
         #expect(status.contains("\"sessions\":[]"), "status: \(status)")
         #expect(status.contains("\"addressesInUse\":0"), "status: \(status)")
@@ -296,7 +401,10 @@ enum EndToEnd {
         defer { bed.tearDown() }
         try bed.writeServerConfiguration(users: [(user: "alice", secret: Self.password)])
         try bed.startServer()
-        try installRules("table inet pptpe2e {\n chain in {\n type filter hook input priority 0;\n ip protocol gre drop\n }\n}\n", in: bed.clientNamespaces[0])
+        try installRules(
+            "table inet pptpe2e {\n chain in {\n type filter hook input priority 0;\n ip protocol gre drop\n }\n}\n",
+            in: bed.clientNamespaces[0]
+        )
         let process = try bed.startClient(user: "alice", password: Self.password, arguments: ["--gre-timeout", "5"])
         let exit = EndToEnd.waitForExit(process, timeout: 30)
         #expect(exit == 7, "client log:\n\(bed.log(bed.clientLog(0)))")

@@ -29,7 +29,9 @@ enum Lab {
     static let skipReason: String? = {
         if let reason = EndToEnd.skipReason { return reason }
         guard script != nil else { return "../shared/lab/lab.sh not found (set PPTP_LAB)" }
-        guard FileManager.default.fileExists(atPath: cache + "/rootfs.img") else { return "no lab image in \(cache) (run lab.sh build; .ci/run does)" }
+        guard FileManager.default.fileExists(atPath: cache + "/rootfs.img") else {
+            return "no lab image in \(cache) (run lab.sh build; .ci/run does)"
+        }
         guard Command.locate("qemu-system-x86_64") != nil else { return "qemu-system-x86_64 is not installed" }
         return nil
     }()
@@ -56,8 +58,12 @@ enum Lab {
 @Suite(.serialized) struct LabInteropTests {
     /// Our client against the real pptpd; returns the client's log after it ends.
     private func connect(
-        serverOptions: String, user: String = "labuser", password: String = "labpass", clientArguments: [String] = [],
-        expectUp: Bool = true, check: (NetworkNamespace, String) throws -> Void = { _, _ in }
+        serverOptions: String,
+        user: String = "labuser",
+        password: String = "labpass",
+        clientArguments: [String] = [],
+        expectUp: Bool = true,
+        check: (NetworkNamespace, String) throws -> Void = { _, _ in }
     ) throws -> (Int32?, String) {
         defer { Lab.stop() }
         let (status, output) = Lab.run(["serve", "--background", "--opts", serverOptions])
@@ -69,8 +75,13 @@ enum Lab {
         try (password + "\n").write(toFile: directory + "/password", atomically: true, encoding: .utf8)
         let log = directory + "/connect.log"
         let process = try namespace.spawn(
-            [EndToEnd.executable ?? "pptp", "connect", "198.51.100.1", "--user", user, "--password-file", directory + "/password", "--log-level", "debug"]
-                + clientArguments, output: .file(log))
+            [
+                EndToEnd.executable ?? "pptp", "connect", "198.51.100.1", "--user", user, "--password-file",
+                directory + "/password", "--log-level", "debug",
+            ]
+                + clientArguments,
+            output: .file(log)
+        )
         var exit: Int32?
         if expectUp {
             let up = waitFor(log, "tunnel up:", timeout: 60)
@@ -96,7 +107,14 @@ enum Lab {
 
     /// 50 pings of 1400 random octets must come back intact (through MPPE both ways).
     private func pingIntact(_ namespace: NetworkNamespace, _ address: IPv4Address) throws {
-        let answered = try Probes.ping(from: namespace, to: address, count: 50, payload: 1372, timeout: 2, randomPayload: true)
+        let answered = try Probes.ping(
+            from: namespace,
+            to: address,
+            count: 50,
+            payload: 1372,
+            timeout: 2,
+            randomPayload: true
+        )
         #expect(answered.count >= 48, "\(answered.count)/50 pings came back intact")
     }
 
@@ -111,7 +129,10 @@ enum Lab {
 
     @Test func ourClientAgainstPptpdWithMPPE40() throws {
         guard Lab.enabled else { return }
-        let (exit, log) = try connect(serverOptions: "require-mschap-v2 require-mppe-40", clientArguments: ["--mppe", "40,128"]) { namespace, log in
+        let (exit, log) = try connect(
+            serverOptions: "require-mschap-v2 require-mppe-40",
+            clientArguments: ["--mppe", "40,128"]
+        ) { namespace, log in
             #expect(log.contains("MPPE 40-bit"))
             try pingIntact(namespace, IPv4Address(203, 0, 113, 1))
         }
@@ -120,7 +141,10 @@ enum Lab {
 
     @Test func ourClientAgainstPptpdWithMSCHAPv1() throws {
         guard Lab.enabled else { return }
-        let (exit, log) = try connect(serverOptions: "require-mschap require-mppe-128", clientArguments: ["--allow", "mschapv1"]) { namespace, log in
+        let (exit, log) = try connect(
+            serverOptions: "require-mschap require-mppe-128",
+            clientArguments: ["--allow", "mschapv1"]
+        ) { namespace, log in
             #expect(log.contains("authenticated with MS-CHAPv1"))
             try pingIntact(namespace, IPv4Address(203, 0, 113, 1))
         }
@@ -131,7 +155,10 @@ enum Lab {
         guard Lab.enabled else { return }
         // pppd never requests stateful itself: this is the one check of our stateful mode
         // against the kernel's MPPE.
-        let (exit, log) = try connect(serverOptions: "require-mschap-v2 require-mppe-128 mppe-stateful", clientArguments: ["--stateful"]) { namespace, log in
+        let (exit, log) = try connect(
+            serverOptions: "require-mschap-v2 require-mppe-128 mppe-stateful",
+            clientArguments: ["--stateful"]
+        ) { namespace, log in
             #expect(log.contains("MPPE 128-bit stateful"), "log:\n\(log)")
             try pingIntact(namespace, IPv4Address(203, 0, 113, 1))
         }
@@ -140,7 +167,11 @@ enum Lab {
 
     @Test func wrongPasswordAgainstPptpdIsReportedInOurWords() throws {
         guard Lab.enabled else { return }
-        let (exit, log) = try connect(serverOptions: "require-mschap-v2 require-mppe-128", password: "not-the-password", expectUp: false)
+        let (exit, log) = try connect(
+            serverOptions: "require-mschap-v2 require-mppe-128",
+            password: "not-the-password",
+            expectUp: false
+        )
         #expect(exit == 8, "log:\n\(log)")
         #expect(log.contains("691"), "the real server's E=691 in our words:\n\(log)")
     }
@@ -167,21 +198,28 @@ enum Lab {
         let directory = NSTemporaryDirectory() + "pptp-lab-server-\(getpid())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try "\"labuser\" * \"labpass\" *\n".write(toFile: directory + "/chap-secrets", atomically: true, encoding: .utf8)
+        try "\"labuser\" * \"labpass\" *\n".write(
+            toFile: directory + "/chap-secrets",
+            atomically: true,
+            encoding: .utf8
+        )
         try """
-            listen = "198.51.100.2"
-            name = "pptpd"
-            [tunnel]
-            local = "203.0.113.1"
-            pool = ["203.0.113.100-203.0.113.199"]
-            [auth]
-            methods = ["mschapv2"]
-            secrets = "\(directory)/chap-secrets"
-            [status]
-            socket = "\(directory)/status.sock"
-            """.write(toFile: directory + "/pptp.toml", atomically: true, encoding: .utf8)
+        listen = "198.51.100.2"
+        name = "pptpd"
+        [tunnel]
+        local = "203.0.113.1"
+        pool = ["203.0.113.100-203.0.113.199"]
+        [auth]
+        methods = ["mschapv2"]
+        secrets = "\(directory)/chap-secrets"
+        [status]
+        socket = "\(directory)/status.sock"
+        """.write(toFile: directory + "/pptp.toml", atomically: true, encoding: .utf8)
         let serverLog = directory + "/serve.log"
-        let server = try namespace.spawn([EndToEnd.executable ?? "pptp", "serve", "--config", directory + "/pptp.toml", "--log-level", "debug"], output: .file(serverLog))
+        let server = try namespace.spawn(
+            [EndToEnd.executable ?? "pptp", "serve", "--config", directory + "/pptp.toml", "--log-level", "debug"],
+            output: .file(serverLog)
+        )
         defer { _ = try? server.terminate() }
         #expect(waitFor(serverLog, "listening on", timeout: 20))
         let (clientStatus, clientOutput) = Lab.run(["client", "198.51.100.2", "labuser", "labpass", "--background"])
@@ -199,6 +237,9 @@ enum Lab {
         {
             try pingIntact(namespace, address)
         }
-        #expect(read(Lab.consoleClient).contains("MPPE 128-bit stateless compression enabled"), "pppd says MPPE-128 stateless")
+        #expect(
+            read(Lab.consoleClient).contains("MPPE 128-bit stateless compression enabled"),
+            "pppd says MPPE-128 stateless"
+        )
     }
 }

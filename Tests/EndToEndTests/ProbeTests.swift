@@ -27,7 +27,9 @@ import Testing
     }
 
     private func probe(_ bed: Testbed) throws -> (Int32, Probe?, String) {
-        let output = try bed.clientNamespaces[0].execute([bed.executable, "probe", bed.serverAddress.description, "--json", "--gre-timeout", "5"])
+        let output = try bed.clientNamespaces[0].execute([
+            bed.executable, "probe", bed.serverAddress.description, "--json", "--gre-timeout", "5",
+        ])
         let report = try? JSONDecoder().decode(Probe.self, from: Data(output.text.utf8))
         return (output.status, report, output.text + output.errorText)
     }
@@ -56,7 +58,11 @@ import Testing
         guard EndToEnd.enabled else { return }
         let bed = try EndToEnd.testbed()
         defer { bed.tearDown() }
-        try bed.writeServerConfiguration(users: [(user: "alice", secret: "x")], methods: ["mschapv2", "pap", "chap-md5"], required: false)
+        try bed.writeServerConfiguration(
+            users: [(user: "alice", secret: "x")],
+            methods: ["mschapv2", "pap", "chap-md5"],
+            required: false
+        )
         try bed.startServer()
         let (status, report, text) = try probe(bed)
         #expect(status == 0, "\(text)")
@@ -77,7 +83,8 @@ import Testing
         try bed.writeServerConfiguration(users: [(user: "alice", secret: "x")])
         try bed.startServer()
         let file = NSTemporaryDirectory() + "pptp-probe-\(getpid()).nft"
-        try "table inet probe {\n chain in {\n type filter hook input priority 0;\n ip protocol gre drop\n }\n}\n".write(toFile: file, atomically: true, encoding: .utf8)
+        try "table inet probe {\n chain in {\n type filter hook input priority 0;\n ip protocol gre drop\n }\n}\n"
+            .write(toFile: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: file) }
         let rules = try bed.clientNamespaces[0].execute(["nft", "-f", file])
         try #require(rules.status == 0, "\(rules.errorText)")

@@ -35,7 +35,9 @@ import Testing
             let fd = open("/proc/thread-self/comm", O_RDONLY)
             defer { close(fd) }
             _ = read(fd, &name, 31)
-            return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).hasPrefix("pptp-test-run") ? 7 : 0
+            return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).hasPrefix(
+                "pptp-test-run"
+            ) ? 7 : 0
         }
         #expect(value == 7)
         struct Failure: Error {}

@@ -22,10 +22,19 @@ struct GREBatchMeasurement {
         let incoming = try PacketBatch(capacity: 32)
         let payloadLength = 1384
         for slot in 0..<32 {
-            let header = GREHeader(payloadLength: UInt16(payloadLength), callID: 1, sequenceNumber: UInt32(slot), acknowledgmentNumber: 0)
+            let header = GREHeader(
+                payloadLength: UInt16(payloadLength),
+                callID: 1,
+                sequenceNumber: UInt32(slot),
+                acknowledgmentNumber: 0
+            )
             let written = header.write(to: UnsafeMutableRawBufferPointer(rebasing: outgoing.buffer(slot)[64...]))
             outgoing.count = slot + 1
-            outgoing[slot] = PacketMetadata(offset: 64, length: written + payloadLength, peer: NamespacePair.rightAddress)
+            outgoing[slot] = PacketMetadata(
+                offset: 64,
+                length: written + payloadLength,
+                peer: NamespacePair.rightAddress
+            )
         }
         func now() -> UInt64 {
             var time = timespec()
@@ -56,7 +65,10 @@ struct GREBatchMeasurement {
             let total = Double(now() - start)
             if run > 0 {  // the first run warms up
                 results.append(
-                    (Double(sendTime) / Double(batches), Double(receiveTime) / Double(batches), Double(moved) / total * 1e9)
+                    (
+                        Double(sendTime) / Double(batches), Double(receiveTime) / Double(batches),
+                        Double(moved) / total * 1e9
+                    )
                 )
             }
         }

@@ -53,7 +53,11 @@ struct NamespaceTests {
             let headerLength = header.write(to: UnsafeMutableRawBufferPointer(rebasing: slot[64...]))
             UnsafeMutableRawBufferPointer(rebasing: slot[(64 + headerLength)...]).copyBytes(from: payload)
             outgoing.count = index + 1
-            outgoing[index] = PacketMetadata(offset: 64, length: headerLength + payload.count, peer: NamespacePair.rightAddress)
+            outgoing[index] = PacketMetadata(
+                offset: 64,
+                length: headerLength + payload.count,
+                peer: NamespacePair.rightAddress
+            )
         }
         let result = try sender.send(outgoing)
         #expect(result == RawGRESocket.SendResult(sent: 32, failed: 0, next: 32))
@@ -104,7 +108,12 @@ struct NamespaceTests {
         // Ping, by hand: an ICMP echo request from a raw socket in the namespace.
         let echo = icmpEchoRequest(identifier: 0x5050, sequence: 1, payload: Array("pptp".utf8))
         let sent = try namespace.run {
-            sendDatagram(echo, to: IPv4Address(203, 0, 113, 9), type: Int32(SOCK_RAW.rawValue), protocolNumber: Int32(IPPROTO_ICMP))
+            sendDatagram(
+                echo,
+                to: IPv4Address(203, 0, 113, 9),
+                type: Int32(SOCK_RAW.rawValue),
+                protocolNumber: Int32(IPPROTO_ICMP)
+            )
         }
         #expect(sent == echo.count)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 2048, alignment: 8)
@@ -133,7 +142,13 @@ struct NamespaceTests {
         // Five UDP datagrams to the peer are drained by one batch read, each at the headroom.
         let sent = try namespace.run { () -> [Int] in
             (0..<5).map { index in
-                sendDatagram([UInt8(index)], to: IPv4Address(192, 0, 2, 2), port: 9, type: Int32(SOCK_DGRAM.rawValue), protocolNumber: 0)
+                sendDatagram(
+                    [UInt8(index)],
+                    to: IPv4Address(192, 0, 2, 2),
+                    port: 9,
+                    type: Int32(SOCK_DGRAM.rawValue),
+                    protocolNumber: 0
+                )
             }
         }
         #expect(sent == [1, 1, 1, 1, 1])
@@ -172,19 +187,26 @@ struct NamespaceTests {
             defer { tun.close() }
             try tun.addAddress(local: IPv4Address(203, 0, 113, 1), prefixLength: 32)
             try tun.setUp()
-            let first = try tun.addRoute(IPv4Prefix(host: IPv4Address(203, 0, 113, 10)), source: IPv4Address(203, 0, 113, 1))
+            let first = try tun.addRoute(
+                IPv4Prefix(host: IPv4Address(203, 0, 113, 10)),
+                source: IPv4Address(203, 0, 113, 1)
+            )
             try tun.addRoute(IPv4Prefix(host: IPv4Address(203, 0, 113, 11)))
             let lookup = try tun.netlink.route(to: IPv4Address(203, 0, 113, 10))
             #expect(lookup.interfaceIndex == tun.index)
             #expect(lookup.gateway == nil)
             #expect(lookup.preferredSource == IPv4Address(203, 0, 113, 1))
-            #expect(try tun.netlink.addresses(interfaceIndex: tun.index) == [
-                InterfaceAddress(interfaceIndex: tun.index, local: IPv4Address(203, 0, 113, 1), prefixLength: 32)
-            ])
+            #expect(
+                try tun.netlink.addresses(interfaceIndex: tun.index) == [
+                    InterfaceAddress(interfaceIndex: tun.index, local: IPv4Address(203, 0, 113, 1), prefixLength: 32)
+                ]
+            )
             let ours = try tun.netlink.routes().filter { $0.routingProtocol == Route.pptpProtocol }
-            #expect(Set(ours.map(\.destination)) == [
-                IPv4Prefix(host: IPv4Address(203, 0, 113, 10)), IPv4Prefix(host: IPv4Address(203, 0, 113, 11)),
-            ])
+            #expect(
+                Set(ours.map(\.destination)) == [
+                    IPv4Prefix(host: IPv4Address(203, 0, 113, 10)), IPv4Prefix(host: IPv4Address(203, 0, 113, 11)),
+                ]
+            )
             try tun.deleteRoute(first)
             #expect(try tun.netlink.routes().filter { $0.routingProtocol == Route.pptpProtocol }.count == 1)
             #expect(throws: NetworkError.netlink(.newRoute, .fileExists)) {
@@ -241,7 +263,11 @@ struct NamespaceTests {
             try tun.setUp()
             let changes = NetworkChanges(netlink: netlink)
             try changes.addAddress(
-                InterfaceAddress(interfaceIndex: tun.index, local: IPv4Address(192, 0, 2, 1), peer: IPv4Address(192, 0, 2, 2))
+                InterfaceAddress(
+                    interfaceIndex: tun.index,
+                    local: IPv4Address(192, 0, 2, 1),
+                    peer: IPv4Address(192, 0, 2, 2)
+                )
             )
             let serverRoute = try #require(try changes.addServerRoute(server))
             #expect(serverRoute.gateway == gateway && serverRoute.interfaceIndex == veth.index)
@@ -284,7 +310,11 @@ struct NamespaceTests {
             try tun.setUp()
             let changes = NetworkChanges(netlink: netlink)
             try changes.addAddress(
-                InterfaceAddress(interfaceIndex: tun.index, local: IPv4Address(192, 0, 2, 1), peer: IPv4Address(192, 0, 2, 2))
+                InterfaceAddress(
+                    interfaceIndex: tun.index,
+                    local: IPv4Address(192, 0, 2, 1),
+                    peer: IPv4Address(192, 0, 2, 2)
+                )
             )
             try changes.routeAllTraffic(interfaceIndex: tun.index)
             tun.close()  // the kernel removes its routes and addresses
@@ -301,15 +331,21 @@ struct NamespaceTests {
         try pair.left.run {
             let netlink = try Netlink()
             defer { netlink.close() }
-            let theirs = Route(destination: IPv4Prefix("203.0.113.128/25")!, gateway: NamespacePair.rightAddress, routingProtocol: 4)
+            let theirs = Route(
+                destination: IPv4Prefix("203.0.113.128/25")!,
+                gateway: NamespacePair.rightAddress,
+                routingProtocol: 4
+            )
             try netlink.addRoute(theirs)
             let changes = NetworkChanges(netlink: netlink)
             let serverRoute = try #require(try changes.addServerRoute(IPv4Address(203, 0, 113, 200)))
             #expect(serverRoute.gateway == NamespacePair.rightAddress)
             // No undo(): the process "died".
-            #expect(try NetworkChanges.removeLeftovers(netlink: netlink, resolvConf: nil).map(\.destination) == [
-                IPv4Prefix(host: IPv4Address(203, 0, 113, 200))
-            ])
+            #expect(
+                try NetworkChanges.removeLeftovers(netlink: netlink, resolvConf: nil).map(\.destination) == [
+                    IPv4Prefix(host: IPv4Address(203, 0, 113, 200))
+                ]
+            )
             #expect(try netlink.routes().contains { $0.destination == theirs.destination })
             #expect(try NetworkChanges.removeLeftovers(netlink: netlink, resolvConf: nil).isEmpty)
         }

@@ -11,7 +11,12 @@ import Testing
     }
 
     @Test func parsesHeaderAndLocatesPayload() throws {
-        let packet = ipv4Packet(source: Self.source, destination: Self.destination, protocolNumber: 47, payload: [1, 2, 3, 4])
+        let packet = ipv4Packet(
+            source: Self.source,
+            destination: Self.destination,
+            protocolNumber: 47,
+            payload: [1, 2, 3, 4]
+        )
         let header = try parse(packet).get()
         #expect(header.headerLength == 20)
         #expect(header.totalLength == 24)
@@ -21,7 +26,12 @@ import Testing
     }
 
     @Test func honoursOptionsInHeaderLength() throws {
-        var packet = ipv4Packet(source: Self.source, destination: Self.destination, protocolNumber: 47, payload: [9, 9])
+        var packet = ipv4Packet(
+            source: Self.source,
+            destination: Self.destination,
+            protocolNumber: 47,
+            payload: [9, 9]
+        )
         // IHL 6: one word of options (NOP NOP NOP EOL) before the payload.
         packet[0] = 0x46
         packet.insert(contentsOf: [1, 1, 1, 0], at: 20)
@@ -37,14 +47,24 @@ import Testing
     }
 
     @Test func rejectsEveryTruncation() {
-        let packet = ipv4Packet(source: Self.source, destination: Self.destination, protocolNumber: 47, payload: [1, 2, 3])
+        let packet = ipv4Packet(
+            source: Self.source,
+            destination: Self.destination,
+            protocolNumber: 47,
+            payload: [1, 2, 3]
+        )
         for length in 0..<packet.count {
             #expect(throws: (any Error).self, "prefix of \(length)") { try parse(Array(packet.prefix(length))).get() }
         }
     }
 
     @Test func rejectsMalformedHeaders() {
-        let packet = ipv4Packet(source: Self.source, destination: Self.destination, protocolNumber: 47, payload: [1, 2, 3, 4])
+        let packet = ipv4Packet(
+            source: Self.source,
+            destination: Self.destination,
+            protocolNumber: 47,
+            payload: [1, 2, 3, 4]
+        )
         var version6 = packet
         version6[0] = 0x65
         #expect(parse(version6) == .failure(.malformed))

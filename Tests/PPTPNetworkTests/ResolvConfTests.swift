@@ -63,7 +63,9 @@ import Testing
         let file = ResolvConf(path: path)
         _ = try file.install(servers: [IPv4Address(203, 0, 113, 53)])
         // A second run finds the marker and refuses until the first run's change is repaired.
-        #expect(throws: NetworkError.resolvConfAlreadyOurs) { try file.install(servers: [IPv4Address(203, 0, 113, 54)]) }
+        #expect(throws: NetworkError.resolvConfAlreadyOurs) {
+            try file.install(servers: [IPv4Address(203, 0, 113, 54)])
+        }
         #expect(try file.recover())
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data(Self.odd))
         #expect(try file.recover() == false)

@@ -2,8 +2,8 @@ import Dispatch
 import Glibc
 import PPP
 import PPTPNetwork
-import SystemPackage
 import Synchronization
+import SystemPackage
 import Testing
 
 /// Whether this process may create namespaces, TUN devices and raw sockets; the reason when not.
@@ -84,8 +84,11 @@ func internetChecksum(_ bytes: [UInt8]) -> UInt16 {
 
 /// An ICMP echo request (RFC 792) of `payload`, without IP header.
 func icmpEchoRequest(identifier: UInt16, sequence: UInt16, payload: [UInt8]) -> [UInt8] {
-    var message: [UInt8] = [8, 0, 0, 0, UInt8(identifier >> 8), UInt8(identifier & 0xFF), UInt8(sequence >> 8),
-        UInt8(sequence & 0xFF)] + payload
+    var message: [UInt8] =
+        [
+            8, 0, 0, 0, UInt8(identifier >> 8), UInt8(identifier & 0xFF), UInt8(sequence >> 8),
+            UInt8(sequence & 0xFF),
+        ] + payload
     let checksum = internetChecksum(message)
     message[2] = UInt8(checksum >> 8)
     message[3] = UInt8(checksum & 0xFF)
@@ -95,7 +98,9 @@ func icmpEchoRequest(identifier: UInt16, sequence: UInt16, payload: [UInt8]) -> 
 /// An IPv4 packet (RFC 791) around `payload`, with a correct header checksum.
 func ipv4Packet(source: IPv4Address, destination: IPv4Address, protocolNumber: UInt8, payload: [UInt8]) -> [UInt8] {
     let total = 20 + payload.count
-    var header: [UInt8] = [0x45, 0, UInt8(total >> 8), UInt8(total & 0xFF), 0x12, 0x34, 0x40, 0, 64, protocolNumber, 0, 0]
+    var header: [UInt8] = [
+        0x45, 0, UInt8(total >> 8), UInt8(total & 0xFF), 0x12, 0x34, 0x40, 0, 64, protocolNumber, 0, 0,
+    ]
     header += source.octets + destination.octets
     let checksum = internetChecksum(header)
     header[10] = UInt8(checksum >> 8)

@@ -1,8 +1,9 @@
 import MSCrypto
 import NIOCore
 import PPP
-@testable import PPTPServer
 import Testing
+
+@testable import PPTPServer
 
 @Suite struct ChapSecretsTests {
     @Test func parsesPppdFormatWithQuotesCommentsAndAddresses() throws {
@@ -21,7 +22,9 @@ import Testing
         #expect(bob.secret == .password("pass with spaces"))
         #expect(bob.addresses == .fixed([IPv4Address(203, 0, 113, 50)]))
         // "password" hashes to 8846F7EAEE8FB117AD06BDD830B7586C.
-        #expect(secrets.entry(forUser: "carol", server: "pptpd")?.secret == .ntHash(NTPasswordHash(password: "password")))
+        #expect(
+            secrets.entry(forUser: "carol", server: "pptpd")?.secret == .ntHash(NTPasswordHash(password: "password"))
+        )
         #expect(secrets.entry(forUser: "dave", server: "x")?.addresses == ChapSecretEntry.AddressRestriction.none)
         #expect(secrets.entry(forUser: "dave", server: "x")?.secret == .password("x\"y"))
     }
@@ -36,7 +39,13 @@ import Testing
     }
 
     @Test func errorsNameTheLine() {
-        #expect(throws: SecretsFileError(path: "f", line: 2, message: "expected 'client server secret [addresses]', found 2 field(s)")) {
+        #expect(
+            throws: SecretsFileError(
+                path: "f",
+                line: 2,
+                message: "expected 'client server secret [addresses]', found 2 field(s)"
+            )
+        ) {
             try ChapSecrets(parsing: "a b c\nonly two\n", path: "f")
         }
         #expect(throws: SecretsFileError.self) { try ChapSecrets(parsing: "a b nt:1234\n") }
@@ -52,21 +61,45 @@ import Testing
         let a = pool.allocate()
         let b = pool.allocate()
         let c = pool.allocate()
-        #expect([a, b, c] == [IPv4Address(203, 0, 113, 10), IPv4Address(203, 0, 113, 11), IPv4Address(203, 0, 113, 12)])
-        do { let result = pool.allocate(); #expect(result == nil) }
+        #expect(
+            [a, b, c] == [IPv4Address(203, 0, 113, 10), IPv4Address(203, 0, 113, 11), IPv4Address(203, 0, 113, 12)]
+        )
+        do {
+            let result = pool.allocate()
+            #expect(result == nil)
+        }
         pool.release(IPv4Address(203, 0, 113, 11))
-        do { let result = pool.allocate(); #expect(result == IPv4Address(203, 0, 113, 11)) }
+        do {
+            let result = pool.allocate()
+            #expect(result == IPv4Address(203, 0, 113, 11))
+        }
     }
 
     @Test func fixedAddressesAreReserved() {
         var pool = AddressPool(ranges: [IPv4Address(203, 0, 113, 10)...IPv4Address(203, 0, 113, 11)])
-        do { let result = pool.reserve(IPv4Address(203, 0, 113, 10)); #expect(result) }
-        do { let result = pool.reserve(IPv4Address(203, 0, 113, 10)); #expect(!result) }
-        do { let result = pool.allocate(); #expect(result == IPv4Address(203, 0, 113, 11)) }
+        do {
+            let result = pool.reserve(IPv4Address(203, 0, 113, 10))
+            #expect(result)
+        }
+        do {
+            let result = pool.reserve(IPv4Address(203, 0, 113, 10))
+            #expect(!result)
+        }
+        do {
+            let result = pool.allocate()
+            #expect(result == IPv4Address(203, 0, 113, 11))
+        }
     }
 
     @Test func parsesRangesAndCIDRs() {
-        #expect(AddressPool.parseRange("203.0.113.10-203.0.113.20") == IPv4Address(203, 0, 113, 10)...IPv4Address(203, 0, 113, 20))
+        #expect(
+            AddressPool.parseRange("203.0.113.10-203.0.113.20") == IPv4Address(
+                203,
+                0,
+                113,
+                10
+            )...IPv4Address(203, 0, 113, 20)
+        )
         #expect(AddressPool.parseRange("203.0.113.0/30") == IPv4Address(203, 0, 113, 1)...IPv4Address(203, 0, 113, 2))
         #expect(AddressPool.parseRange("203.0.113.9") == IPv4Address(203, 0, 113, 9)...IPv4Address(203, 0, 113, 9))
         #expect(AddressPool.parseRange("203.0.113.20-203.0.113.10") == nil)
@@ -90,20 +123,41 @@ import Testing
 
     @Test func limitsSessionsInTotalAndPerPeer() {
         var admission = AdmissionControl(limits: ServerLimits(maximumSessions: 3, maximumSessionsPerPeer: 2))
-        do { let result = admission.admit(peer: "192.0.2.2", now: t0); #expect(result == nil) }
-        do { let result = admission.admit(peer: "192.0.2.2", now: t0); #expect(result == nil) }
-        do { let result = admission.admit(peer: "192.0.2.2", now: t0); #expect(result == .peerFull(peer: "192.0.2.2", limit: 2)) }
-        do { let result = admission.admit(peer: "192.0.2.3", now: t0); #expect(result == nil) }
-        do { let result = admission.admit(peer: "192.0.2.4", now: t0); #expect(result == .serverFull(limit: 3)) }
+        do {
+            let result = admission.admit(peer: "192.0.2.2", now: t0)
+            #expect(result == nil)
+        }
+        do {
+            let result = admission.admit(peer: "192.0.2.2", now: t0)
+            #expect(result == nil)
+        }
+        do {
+            let result = admission.admit(peer: "192.0.2.2", now: t0)
+            #expect(result == .peerFull(peer: "192.0.2.2", limit: 2))
+        }
+        do {
+            let result = admission.admit(peer: "192.0.2.3", now: t0)
+            #expect(result == nil)
+        }
+        do {
+            let result = admission.admit(peer: "192.0.2.4", now: t0)
+            #expect(result == .serverFull(limit: 3))
+        }
         admission.release(peer: "192.0.2.2")
-        do { let result = admission.admit(peer: "192.0.2.4", now: t0); #expect(result == nil) }
+        do {
+            let result = admission.admit(peer: "192.0.2.4", now: t0)
+            #expect(result == nil)
+        }
     }
 
     @Test func rateLimitsAuthenticationFailuresPerMinute() {
         var admission = AdmissionControl(limits: ServerLimits(authenticationFailuresPerMinute: 2))
         admission.recordFailure(peer: "192.0.2.9", now: t0)
         admission.recordFailure(peer: "192.0.2.9", now: t0 + .seconds(10))
-        #expect(admission.admit(peer: "192.0.2.9", now: t0 + .seconds(20)) == .tooManyFailures(peer: "192.0.2.9", failures: 2))
+        #expect(
+            admission.admit(peer: "192.0.2.9", now: t0 + .seconds(20))
+                == .tooManyFailures(peer: "192.0.2.9", failures: 2)
+        )
         #expect(admission.admit(peer: "192.0.2.8", now: t0 + .seconds(20)) == nil)
         // A minute after the first failure, one remains: admitted again.
         #expect(admission.admit(peer: "192.0.2.9", now: t0 + .seconds(61)) == nil)
@@ -158,7 +212,14 @@ import Testing
 
     @Test func errorsNameFileLineAndKey() {
         let text = "port = 1723\n\n[tunnel]\nlocal = \"203.0.113.1\"\npool = [\"not-an-address\"]\n"
-        #expect(throws: ConfigurationError(path: "pptp.toml", line: 5, key: "tunnel.pool", message: "'not-an-address' is not an address, a range 'A-B' or a CIDR block")) {
+        #expect(
+            throws: ConfigurationError(
+                path: "pptp.toml",
+                line: 5,
+                key: "tunnel.pool",
+                message: "'not-an-address' is not an address, a range 'A-B' or a CIDR block"
+            )
+        ) {
             try ConfigurationLoader(path: "pptp.toml", text: text).load()
         }
     }
@@ -194,6 +255,8 @@ import Testing
 
     @Test func outOfRangeValuesAreErrors() {
         #expect(throws: ConfigurationError.self) { try ConfigurationLoader(path: "c", text: "port = 70000\n").load() }
-        #expect(throws: ConfigurationError.self) { try ConfigurationLoader(path: "c", text: "[encryption]\nstrengths = [64]\n").load() }
+        #expect(throws: ConfigurationError.self) {
+            try ConfigurationLoader(path: "c", text: "[encryption]\nstrengths = [64]\n").load()
+        }
     }
 }

@@ -9,8 +9,9 @@
 //
 // The client and server sessions are brought up by a real in-memory negotiation (LCP, MS-CHAPv2 checked by
 // CredentialVerifier, CCP/MPPE, IPCP), then the client encapsulates and the server decapsulates the same packets,
-// in batches of 16; the server's acknowledgment-only packets (one per 32 packets, half its window) go back to the
-// client, so sequence numbers, acknowledgments and the peer window (respected, as by default) behave as on a real
+// in batches of 16; the server's acknowledgment-only packets (one per `ackThreshold` packets, 16 by default) go back
+// to the client, so sequence numbers, acknowledgments and the peer window (64, pptpd's, respected as by default,
+// RFC 2637 §4.2) behave as on a real
 // one-way flow. Encapsulation time includes the client's processing of those acknowledgments; decapsulation time
 // includes the server's building of them. It prints Markdown: ns/packet and packets/s per direction (median of
 // `runs`, at least 5, with min and max), ratios to the C reference, and heap allocations per packet in steady state.
@@ -304,7 +305,7 @@ struct TableSlot {
 enum TableStorage: String, CaseIterable {
     /// `[SessionKey: Slot]`, accessed as SessionTable does per packet: `slots[key]?.run { … }`, then
     /// `slots[key]?.clientAddress` (server), then `reschedule(key)` = `slots[key]?.updateDeadline()`.
-    case dictionary = "`[SessionKey: Slot]`, three `slots[key]?` accesses: `.run`, `.clientAddress`, `.updateDeadline()` (SessionTable up to 5ba6fb1)"
+    case dictionary = "`[SessionKey: Slot]`, three `slots[key]?` accesses: `.run`, `.clientAddress`, `.updateDeadline()` (SessionTable before 55b3d2f)"
     /// The same dictionary, with one access per packet: the slot's fields are read and its deadline updated
     /// inside the one `slots[key]?.run { … }` that runs the tunnel.
     case dictionaryOneAccess = "`[SessionKey: Slot]`, one `slots[key]?` access doing all three"

@@ -42,7 +42,9 @@ public struct AuthenticatingPeer: Sendable {
     public private(set) var lastFailure: MSCHAPFailure?
 
     public init(
-        method: AuthenticationMethod, credentials: ClientCredentials, timers: AuthenticationTimers = .init(),
+        method: AuthenticationMethod,
+        credentials: ClientCredentials,
+        timers: AuthenticationTimers = .init(),
         random: any RandomNumberGenerator & Sendable
     ) {
         self.method = method
@@ -80,7 +82,9 @@ public struct AuthenticatingPeer: Sendable {
     }
 
     private func papRequest(password: String) -> ControlPacket {
-        PAPMessage.authenticateRequest(peerID: userName, password: Array(password.utf8)).packet(identifier: papIdentifier)
+        PAPMessage.authenticateRequest(peerID: userName, password: Array(password.utf8)).packet(
+            identifier: papIdentifier
+        )
     }
 
     private mutating func fail(_ failure: AuthenticationFailure) -> [AuthenticationAction] {
@@ -92,7 +96,8 @@ public struct AuthenticatingPeer: Sendable {
     /// Handles a PAP or CHAP packet from the authenticator.
     public mutating func receive(_ packet: ControlPacket, now: NIODeadline) -> [AuthenticationAction] {
         if method == .pap {
-            guard case .papRequested(let id, _) = phase, packet.identifier == id, let message = try? PAPMessage(packet) else { return [] }
+            guard case .papRequested(let id, _) = phase, packet.identifier == id, let message = try? PAPMessage(packet)
+            else { return [] }
             switch message {
             case .authenticateAck:
                 phase = .succeeded
@@ -107,11 +112,17 @@ public struct AuthenticatingPeer: Sendable {
         guard let message = try? CHAPMessage(packet) else { return [] }
         switch (phase, message) {
         case (.awaitingChallenge, .challenge(let value, _)), (.responded, .challenge(let value, _)):
-            if case .responded(let pending) = phase, pending.identifier == packet.identifier, pending.challenge == value {
+            if case .responded(let pending) = phase, pending.identifier == packet.identifier, pending.challenge == value
+            {
                 // A retransmitted Challenge: our Response was lost; repeat it unchanged.
                 return [.send(.chap, pending.response)]
             }
-            return respond(to: value, identifier: packet.identifier, passwordHash: credentials.passwordHash, changing: false)
+            return respond(
+                to: value,
+                identifier: packet.identifier,
+                passwordHash: credentials.passwordHash,
+                changing: false
+            )
         case (.responded(let pending), .success(let text)) where packet.identifier == pending.identifier:
             return succeed(pending, successText: text)
         case (.responded(let pending), .failure(let text)) where packet.identifier == pending.identifier:
@@ -121,7 +132,12 @@ public struct AuthenticatingPeer: Sendable {
         }
     }
 
-    private mutating func respond(to challenge: [UInt8], identifier: UInt8, passwordHash: NTPasswordHash, changing: Bool) -> [AuthenticationAction] {
+    private mutating func respond(
+        to challenge: [UInt8],
+        identifier: UInt8,
+        passwordHash: NTPasswordHash,
+        changing: Bool
+    ) -> [AuthenticationAction] {
         var peerChallenge: [UInt8] = []
         var ntResponse: [UInt8] = []
         let value: [UInt8]
@@ -130,7 +146,8 @@ public struct AuthenticatingPeer: Sendable {
             guard let password = credentials.password else { return fail(.noCredentials) }
             value = CHAPMD5.response(identifier: identifier, secret: Array(password.utf8), challenge: challenge)
         case .msCHAPv1:
-            guard let response = try? MSCHAPv1.ntChallengeResponse(challenge: challenge, passwordHash: passwordHash) else {
+            guard let response = try? MSCHAPv1.ntChallengeResponse(challenge: challenge, passwordHash: passwordHash)
+            else {
                 return fail(.protocolViolation)
             }
             ntResponse = response
@@ -139,7 +156,11 @@ public struct AuthenticatingPeer: Sendable {
             peerChallenge = (0..<16).map { _ in UInt8.random(in: 0...255, using: &random) }
             guard
                 let response = try? MSCHAPv2.generateNTResponse(
-                    authenticatorChallenge: challenge, peerChallenge: peerChallenge, userName: userName, passwordHash: passwordHash)
+                    authenticatorChallenge: challenge,
+                    peerChallenge: peerChallenge,
+                    userName: userName,
+                    passwordHash: passwordHash
+                )
             else { return fail(.protocolViolation) }
             ntResponse = response
             value = MSCHAPv2Response(peerChallenge: peerChallenge, ntResponse: response).bytes
@@ -149,8 +170,15 @@ public struct AuthenticatingPeer: Sendable {
         let packet = CHAPMessage.response(value: value, name: userName).packet(identifier: identifier)
         phase = .responded(
             Pending(
-                identifier: identifier, challenge: challenge, peerChallenge: peerChallenge, ntResponse: ntResponse, response: packet,
-                passwordHash: passwordHash, changingPassword: changing))
+                identifier: identifier,
+                challenge: challenge,
+                peerChallenge: peerChallenge,
+                ntResponse: ntResponse,
+                response: packet,
+                passwordHash: passwordHash,
+                changingPassword: changing
+            )
+        )
         return [.send(.chap, packet)]
     }
 
@@ -161,11 +189,19 @@ public struct AuthenticatingPeer: Sendable {
             // RFC 2759 §5: the peer MUST check the authenticator response and hang up if wrong.
             guard let success = try? MSCHAPv2Success(successText),
                 MSCHAPv2.checkAuthenticatorResponse(
-                    MSCHAPv2Success(authenticatorResponse: success.authenticatorResponse).bytes, passwordHash: pending.passwordHash,
-                    ntResponse: pending.ntResponse, peerChallenge: pending.peerChallenge, authenticatorChallenge: pending.challenge,
-                    userName: userName)
+                    MSCHAPv2Success(authenticatorResponse: success.authenticatorResponse).bytes,
+                    passwordHash: pending.passwordHash,
+                    ntResponse: pending.ntResponse,
+                    peerChallenge: pending.peerChallenge,
+                    authenticatorChallenge: pending.challenge,
+                    userName: userName
+                )
             else { return fail(.serverNotAuthenticated) }
-            keys = try? MPPEKeyMaterial.msCHAPv2(passwordHash: pending.passwordHash, ntResponse: pending.ntResponse, isServer: false)
+            keys = try? MPPEKeyMaterial.msCHAPv2(
+                passwordHash: pending.passwordHash,
+                ntResponse: pending.ntResponse,
+                isServer: false
+            )
         case .msCHAPv1:
             keys = try? MPPEKeyMaterial.msCHAPv1(passwordHash: pending.passwordHash, challenge: pending.challenge)
         case .chapMD5, .pap, .eap:
@@ -199,24 +235,47 @@ public struct AuthenticatingPeer: Sendable {
         return fail(.rejected(failure.error, message: failure.message ?? ""))
     }
 
-    private mutating func changePassword(to newPassword: String, challenge: [UInt8], identifier: UInt8) -> [AuthenticationAction] {
+    private mutating func changePassword(
+        to newPassword: String,
+        challenge: [UInt8],
+        identifier: UInt8
+    ) -> [AuthenticationAction] {
         let newHash = NTPasswordHash(password: newPassword)
         let peerChallenge = (0..<16).map { _ in UInt8.random(in: 0...255, using: &random) }
         guard
             let encryptedPassword = try? MSCHAPv2.newPasswordEncryptedWithOldNTPasswordHash(
-                newPassword: newPassword, oldPasswordHash: credentials.passwordHash, using: &random),
+                newPassword: newPassword,
+                oldPasswordHash: credentials.passwordHash,
+                using: &random
+            ),
             let ntResponse = try? MSCHAPv2.generateNTResponse(
-                authenticatorChallenge: challenge, peerChallenge: peerChallenge, userName: userName, passwordHash: newHash)
+                authenticatorChallenge: challenge,
+                peerChallenge: peerChallenge,
+                userName: userName,
+                passwordHash: newHash
+            )
         else { return fail(.protocolViolation) }
         let change = MSCHAPv2ChangePassword(
             encryptedPassword: encryptedPassword,
-            encryptedHash: MSCHAPv2.oldNTPasswordHashEncryptedWithNewNTPasswordHash(newPasswordHash: newHash, oldPasswordHash: credentials.passwordHash),
-            peerChallenge: peerChallenge, ntResponse: ntResponse)
+            encryptedHash: MSCHAPv2.oldNTPasswordHashEncryptedWithNewNTPasswordHash(
+                newPasswordHash: newHash,
+                oldPasswordHash: credentials.passwordHash
+            ),
+            peerChallenge: peerChallenge,
+            ntResponse: ntResponse
+        )
         let packet = CHAPMessage.changePasswordV2(change).packet(identifier: identifier)
         phase = .responded(
             Pending(
-                identifier: identifier, challenge: challenge, peerChallenge: peerChallenge, ntResponse: ntResponse, response: packet,
-                passwordHash: newHash, changingPassword: true))
+                identifier: identifier,
+                challenge: challenge,
+                peerChallenge: peerChallenge,
+                ntResponse: ntResponse,
+                response: packet,
+                passwordHash: newHash,
+                changingPassword: true
+            )
+        )
         return [.send(.chap, packet)]
     }
 

@@ -19,8 +19,12 @@ public struct AuthenticationRequest: Hashable, Sendable, CustomStringConvertible
         case msCHAPv2(authenticatorChallenge: [UInt8], peerChallenge: [UInt8], ntResponse: [UInt8])
         /// MS-CHAPv2 Change-Password (RFC 2759 §7): the encrypted new password and old hash.
         case msCHAPv2ChangePassword(
-            authenticatorChallenge: [UInt8], peerChallenge: [UInt8], ntResponse: [UInt8], encryptedPassword: [UInt8],
-            encryptedHash: [UInt8])
+            authenticatorChallenge: [UInt8],
+            peerChallenge: [UInt8],
+            ntResponse: [UInt8],
+            encryptedPassword: [UInt8],
+            encryptedHash: [UInt8]
+        )
     }
 
     public init(userName: String, proof: Proof) {
@@ -63,15 +67,35 @@ public struct MPPEKeyMaterial: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The keys for one strength in each direction.
-    public func keys(send: MPPEKeyStrength, receive: MPPEKeyStrength) throws(MSCryptoError) -> (send: MPPEMasterKey, receive: MPPEMasterKey) {
+    public func keys(
+        send: MPPEKeyStrength,
+        receive: MPPEKeyStrength
+    ) throws(MSCryptoError) -> (send: MPPEMasterKey, receive: MPPEMasterKey) {
         (try MPPEMasterKey(bytes: sendKey, strength: send), try MPPEMasterKey(bytes: receiveKey, strength: receive))
     }
 
     /// MS-CHAPv2 keys (RFC 3079 §3): `isServer` is true on the authenticator.
-    public static func msCHAPv2(passwordHash: NTPasswordHash, ntResponse: [UInt8], isServer: Bool) throws(MSCryptoError) -> Self {
-        let master = try MPPEKeyDerivation.masterKey(passwordHashHash: passwordHash.hashed.bytes, ntResponse: ntResponse)
-        let send = try MPPEKeyDerivation.asymmetricStartKey(masterKey: master, keyLength: 16, isSend: true, isServer: isServer)
-        let receive = try MPPEKeyDerivation.asymmetricStartKey(masterKey: master, keyLength: 16, isSend: false, isServer: isServer)
+    public static func msCHAPv2(
+        passwordHash: NTPasswordHash,
+        ntResponse: [UInt8],
+        isServer: Bool
+    ) throws(MSCryptoError) -> Self {
+        let master = try MPPEKeyDerivation.masterKey(
+            passwordHashHash: passwordHash.hashed.bytes,
+            ntResponse: ntResponse
+        )
+        let send = try MPPEKeyDerivation.asymmetricStartKey(
+            masterKey: master,
+            keyLength: 16,
+            isSend: true,
+            isServer: isServer
+        )
+        let receive = try MPPEKeyDerivation.asymmetricStartKey(
+            masterKey: master,
+            keyLength: 16,
+            isSend: false,
+            isServer: isServer
+        )
         return Self(sendKey: send, receiveKey: receive)
     }
 
@@ -115,7 +139,8 @@ public enum AuthenticationFailure: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .rejected(let code, let message):
-            return message.isEmpty ? "authentication failed (E=\(code))" : "authentication failed (E=\(code)): \(message)"
+            return message.isEmpty
+                ? "authentication failed (E=\(code))" : "authentication failed (E=\(code)): \(message)"
         case .serverNotAuthenticated: return "the server failed mutual authentication (wrong S= response)"
         case .timeout: return "no answer during authentication"
         case .protocolViolation: return "the peer broke the authentication protocol"

@@ -37,7 +37,10 @@ public struct Authenticator: Sendable {
     public private(set) var nextDeadline: NIODeadline?
 
     public init(
-        method: AuthenticationMethod, name: String, timers: AuthenticationTimers = .init(), maxAttempts: Int = 1,
+        method: AuthenticationMethod,
+        name: String,
+        timers: AuthenticationTimers = .init(),
+        maxAttempts: Int = 1,
         random: any RandomNumberGenerator & Sendable
     ) {
         self.method = method
@@ -83,7 +86,9 @@ public struct Authenticator: Sendable {
         let challenge = newChallenge()
         phase = .challenging(identifier: identifier, challenge: challenge, sent: 1)
         nextDeadline = now + timers.restartInterval
-        return [.send(.chap, CHAPMessage.challenge(value: challenge, name: Array(name.utf8)).packet(identifier: identifier))]
+        return [
+            .send(.chap, CHAPMessage.challenge(value: challenge, name: Array(name.utf8)).packet(identifier: identifier))
+        ]
     }
 
     /// Handles a PAP or CHAP packet from the peer.
@@ -93,17 +98,27 @@ public struct Authenticator: Sendable {
         switch (phase, message) {
         case (.challenging(let id, let challenge, _), .response(let value, let name)) where packet.identifier == id:
             guard let proof = proof(value: value, challenge: challenge, identifier: id) else {
-                return finishFailure(identifier: id, code: .authenticationFailure, message: "Malformed response", failure: .protocolViolation)
+                return finishFailure(
+                    identifier: id,
+                    code: .authenticationFailure,
+                    message: "Malformed response",
+                    failure: .protocolViolation
+                )
             }
             let request = AuthenticationRequest(userName: String(decoding: name, as: UTF8.self), proof: proof)
             phase = .verifying(identifier: id, challenge: challenge, request: request)
             nextDeadline = nil
             attempts += 1
             return [.verify(request)]
-        case (.awaitingPasswordChange(let id, let challenge, _), .changePasswordV2(let change)) where packet.identifier == id &+ 1:
+        case (.awaitingPasswordChange(let id, let challenge, _), .changePasswordV2(let change))
+        where packet.identifier == id &+ 1:
             let proof = AuthenticationRequest.Proof.msCHAPv2ChangePassword(
-                authenticatorChallenge: challenge, peerChallenge: change.peerChallenge, ntResponse: change.ntResponse,
-                encryptedPassword: change.encryptedPassword, encryptedHash: change.encryptedHash)
+                authenticatorChallenge: challenge,
+                peerChallenge: change.peerChallenge,
+                ntResponse: change.ntResponse,
+                encryptedPassword: change.encryptedPassword,
+                encryptedHash: change.encryptedHash
+            )
             // RFC 2759 §7: the Change-Password carries no name; it is the user of the failure.
             identifier = packet.identifier
             let request = AuthenticationRequest(userName: pendingUserName, proof: proof)
@@ -133,7 +148,11 @@ public struct Authenticator: Sendable {
             return .msCHAPv1(challenge: challenge, ntResponse: response.ntResponse)
         case .msCHAPv2:
             guard let response = try? MSCHAPv2Response(value) else { return nil }
-            return .msCHAPv2(authenticatorChallenge: challenge, peerChallenge: response.peerChallenge, ntResponse: response.ntResponse)
+            return .msCHAPv2(
+                authenticatorChallenge: challenge,
+                peerChallenge: response.peerChallenge,
+                ntResponse: response.ntResponse
+            )
         case .pap, .eap:
             return nil
         }
@@ -143,7 +162,10 @@ public struct Authenticator: Sendable {
         guard let message = try? PAPMessage(packet) else { return [] }
         switch (phase, message) {
         case (.awaitingRequest, .authenticateRequest(let peerID, let password)):
-            let request = AuthenticationRequest(userName: String(decoding: peerID, as: UTF8.self), proof: .pap(password: password))
+            let request = AuthenticationRequest(
+                userName: String(decoding: peerID, as: UTF8.self),
+                proof: .pap(password: password)
+            )
             phase = .verifying(identifier: packet.identifier, challenge: [], request: request)
             attempts += 1
             return [.verify(request)]
@@ -168,7 +190,12 @@ public struct Authenticator: Sendable {
             case .msCHAPv2:
                 guard let authenticatorResponse, authenticatorResponse.count == 20 else {
                     // Without S= the client cannot check us and will hang up (RFC 2759 §5).
-                    return finishFailure(identifier: id, code: .authenticationFailure, message: "Server error", failure: .protocolViolation)
+                    return finishFailure(
+                        identifier: id,
+                        code: .authenticationFailure,
+                        message: "Server error",
+                        failure: .protocolViolation
+                    )
                 }
                 let success = MSCHAPv2Success(authenticatorResponse: authenticatorResponse, message: text)
                 answer = CHAPMessage.success(message: success.bytes).packet(identifier: id)
@@ -183,12 +210,27 @@ public struct Authenticator: Sendable {
         }
     }
 
-    private mutating func rejectResponse(identifier id: UInt8, code: MSCHAPErrorCode, message: String, now: NIODeadline) -> [AuthenticationAction] {
+    private mutating func rejectResponse(
+        identifier id: UInt8,
+        code: MSCHAPErrorCode,
+        message: String,
+        now: NIODeadline
+    ) -> [AuthenticationAction] {
         switch method {
         case .pap:
-            return finishFailure(identifier: id, code: code, message: message, failure: .rejected(code, message: message))
+            return finishFailure(
+                identifier: id,
+                code: code,
+                message: message,
+                failure: .rejected(code, message: message)
+            )
         case .chapMD5, .eap:
-            return finishFailure(identifier: id, code: code, message: message, failure: .rejected(code, message: message))
+            return finishFailure(
+                identifier: id,
+                code: code,
+                message: message,
+                failure: .rejected(code, message: message)
+            )
         case .msCHAPv1:
             // RFC 2433 §5 retries reuse challenge + 23; we do not offer them (R=0).
             let failure = MSCHAPFailure(error: code, retryAllowed: false, challenge: nil, version: 2, message: message)
@@ -198,7 +240,13 @@ public struct Authenticator: Sendable {
         case .msCHAPv2:
             let challenge = newChallenge()
             let retry = code == .authenticationFailure && attempts < maxAttempts
-            let failure = MSCHAPFailure(error: code, retryAllowed: retry, challenge: challenge, version: 3, message: message)
+            let failure = MSCHAPFailure(
+                error: code,
+                retryAllowed: retry,
+                challenge: challenge,
+                version: 3,
+                message: message
+            )
             let answer = CHAPMessage.failure(message: failure.bytes).packet(identifier: id)
             if retry {
                 // RFC 2759 §6: the peer retries with a Response for C=, identifier + 1.
@@ -218,12 +266,23 @@ public struct Authenticator: Sendable {
         }
     }
 
-    private mutating func finishFailure(identifier id: UInt8, code: MSCHAPErrorCode, message: String, failure: AuthenticationFailure) -> [AuthenticationAction] {
+    private mutating func finishFailure(
+        identifier id: UInt8,
+        code: MSCHAPErrorCode,
+        message: String,
+        failure: AuthenticationFailure
+    ) -> [AuthenticationAction] {
         let answer: ControlPacket
         if method == .pap {
             answer = PAPMessage.authenticateNak(message: Array(message.utf8)).packet(identifier: id)
         } else if method == .msCHAPv2 || method == .msCHAPv1 {
-            let text = MSCHAPFailure(error: code, retryAllowed: false, challenge: nil, version: method == .msCHAPv2 ? 3 : 2, message: message)
+            let text = MSCHAPFailure(
+                error: code,
+                retryAllowed: false,
+                challenge: nil,
+                version: method == .msCHAPv2 ? 3 : 2,
+                message: message
+            )
             answer = CHAPMessage.failure(message: text.bytes).packet(identifier: id)
         } else {
             answer = CHAPMessage.failure(message: Array(message.utf8)).packet(identifier: id)
@@ -245,7 +304,9 @@ public struct Authenticator: Sendable {
             }
             phase = .challenging(identifier: id, challenge: challenge, sent: sent + 1)
             nextDeadline = now + timers.restartInterval
-            return [.send(.chap, CHAPMessage.challenge(value: challenge, name: Array(name.utf8)).packet(identifier: id))]
+            return [
+                .send(.chap, CHAPMessage.challenge(value: challenge, name: Array(name.utf8)).packet(identifier: id))
+            ]
         case .awaitingPasswordChange(let id, _, let failure):
             phase = .failed(identifier: id, answer: failure)
             nextDeadline = nil

@@ -60,11 +60,27 @@ public enum CredentialVerifier {
             let user = Array(request.userName.utf8)
             guard
                 MSCHAPv2.verifyNTResponse(
-                    ntResponse, authenticatorChallenge: authenticatorChallenge, peerChallenge: peerChallenge, userName: user,
-                    passwordHash: hash)
+                    ntResponse,
+                    authenticatorChallenge: authenticatorChallenge,
+                    peerChallenge: peerChallenge,
+                    userName: user,
+                    passwordHash: hash
+                )
             else { return denied }
-            return accepted(hash: hash, ntResponse: ntResponse, peerChallenge: peerChallenge, challenge: authenticatorChallenge, user: user)
-        case .msCHAPv2ChangePassword(let authenticatorChallenge, let peerChallenge, let ntResponse, let encryptedPassword, let encryptedHash):
+            return accepted(
+                hash: hash,
+                ntResponse: ntResponse,
+                peerChallenge: peerChallenge,
+                challenge: authenticatorChallenge,
+                user: user
+            )
+        case .msCHAPv2ChangePassword(
+            let authenticatorChallenge,
+            let peerChallenge,
+            let ntResponse,
+            let encryptedPassword,
+            let encryptedHash
+        ):
             // RFC 2759 §8.11: decrypt the new password with the old hash, check the old hash
             // encrypted with the new one, then the response computed with the new password.
             let oldHash = secret.ntHash
@@ -74,21 +90,46 @@ public enum CredentialVerifier {
             let newHash = NTPasswordHash(password: newPassword)
             let user = Array(request.userName.utf8)
             guard
-                MSCHAPv2.verifyOldNTPasswordHashEncryptedWithNewNTPasswordHash(encryptedHash, newPasswordHash: newHash, oldPasswordHash: oldHash),
+                MSCHAPv2.verifyOldNTPasswordHashEncryptedWithNewNTPasswordHash(
+                    encryptedHash,
+                    newPasswordHash: newHash,
+                    oldPasswordHash: oldHash
+                ),
                 MSCHAPv2.verifyNTResponse(
-                    ntResponse, authenticatorChallenge: authenticatorChallenge, peerChallenge: peerChallenge, userName: user,
-                    passwordHash: newHash)
+                    ntResponse,
+                    authenticatorChallenge: authenticatorChallenge,
+                    peerChallenge: peerChallenge,
+                    userName: user,
+                    passwordHash: newHash
+                )
             else { return Outcome(verdict: .reject(.changingPassword, message: "Password change failed")) }
-            var outcome = accepted(hash: newHash, ntResponse: ntResponse, peerChallenge: peerChallenge, challenge: authenticatorChallenge, user: user)
+            var outcome = accepted(
+                hash: newHash,
+                ntResponse: ntResponse,
+                peerChallenge: peerChallenge,
+                challenge: authenticatorChallenge,
+                user: user
+            )
             outcome.newPassword = newPassword
             return outcome
         }
     }
 
-    private static func accepted(hash: NTPasswordHash, ntResponse: [UInt8], peerChallenge: [UInt8], challenge: [UInt8], user: [UInt8]) -> Outcome {
+    private static func accepted(
+        hash: NTPasswordHash,
+        ntResponse: [UInt8],
+        peerChallenge: [UInt8],
+        challenge: [UInt8],
+        user: [UInt8]
+    ) -> Outcome {
         guard
             let response = try? MSCHAPv2.generateAuthenticatorResponse(
-                passwordHash: hash, ntResponse: ntResponse, peerChallenge: peerChallenge, authenticatorChallenge: challenge, userName: user)
+                passwordHash: hash,
+                ntResponse: ntResponse,
+                peerChallenge: peerChallenge,
+                authenticatorChallenge: challenge,
+                userName: user
+            )
         else { return Outcome(verdict: .reject(.authenticationFailure, message: "Access denied")) }
         let keys = try? MPPEKeyMaterial.msCHAPv2(passwordHash: hash, ntResponse: ntResponse, isServer: true)
         return Outcome(verdict: .accept(authenticatorResponse: response.digest, keys: keys, message: "Access granted"))

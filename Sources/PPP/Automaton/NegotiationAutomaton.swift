@@ -12,7 +12,12 @@ public struct AutomatonConfiguration: Hashable, Sendable {
     /// (default 5).
     public var maxFailure: Int
 
-    public init(restartInterval: TimeAmount = .seconds(3), maxTerminate: Int = 2, maxConfigure: Int = 10, maxFailure: Int = 5) {
+    public init(
+        restartInterval: TimeAmount = .seconds(3),
+        maxTerminate: Int = 2,
+        maxConfigure: Int = 10,
+        maxFailure: Int = 5
+    ) {
         self.restartInterval = restartInterval
         self.maxTerminate = maxTerminate
         self.maxConfigure = maxConfigure
@@ -32,7 +37,8 @@ public struct NegotiationAutomaton<Negotiator: OptionNegotiator>: Sendable {
 
     /// The ten states of RFC 1661 §4.2.
     public enum State: Int, Hashable, Sendable, CaseIterable, CustomStringConvertible {
-        case initial = 0, starting, closed, stopped, closing, stopping, reqSent, ackRcvd, ackSent, opened
+        case initial = 0
+        case starting, closed, stopped, closing, stopping, reqSent, ackRcvd, ackSent, opened
 
         public var description: String {
             switch self {
@@ -299,7 +305,8 @@ public struct NegotiationAutomaton<Negotiator: OptionNegotiator>: Sendable {
         case (.starting, .open): break  // 1
         case (.closed, .open): enter(.reqSent, [.irc, .scr], now, &actions)  // irc,scr/6
         case (.closing, .open): enter(.stopping, [], now, &actions)  // 5r
-        case (.stopped, .open), (.stopping, .open), (.reqSent, .open), (.ackRcvd, .open), (.ackSent, .open), (.opened, .open):
+        case (.stopped, .open), (.stopping, .open), (.reqSent, .open), (.ackRcvd, .open), (.ackSent, .open),
+            (.opened, .open):
             break  // 3r, 5r, 6, 7, 8, 9r (we do not implement the Restart option)
 
         // Close
@@ -326,7 +333,9 @@ public struct NegotiationAutomaton<Negotiator: OptionNegotiator>: Sendable {
         case (.stopping, .timeoutNegative): enter(.stopped, [.tlf], now, &actions)  // tlf/3
         case (.reqSent, .timeoutNegative), (.ackRcvd, .timeoutNegative), (.ackSent, .timeoutNegative):
             if failure == nil {
-                failure = receivedAnyReply ? .notConverging(Option.controlProtocol) : .peerNotResponding(Option.controlProtocol)
+                failure =
+                    receivedAnyReply
+                    ? .notConverging(Option.controlProtocol) : .peerNotResponding(Option.controlProtocol)
             }
             enter(.stopped, [.tlf], now, &actions)  // tlf/3p
         case (.initial, .timeoutNegative), (.starting, .timeoutNegative), (.closed, .timeoutNegative),
@@ -400,7 +409,8 @@ public struct NegotiationAutomaton<Negotiator: OptionNegotiator>: Sendable {
 
         // RXJ+
         case (.initial, .rxjGood), (.starting, .rxjGood): break  // illegal (-)
-        case (.closed, .rxjGood), (.stopped, .rxjGood), (.closing, .rxjGood), (.stopping, .rxjGood), (.reqSent, .rxjGood),
+        case (.closed, .rxjGood), (.stopped, .rxjGood), (.closing, .rxjGood), (.stopping, .rxjGood),
+            (.reqSent, .rxjGood),
             (.ackSent, .rxjGood), (.opened, .rxjGood):
             break  // 2, 3, 4, 5, 6, 8, 9
         case (.ackRcvd, .rxjGood): enter(.reqSent, [], now, &actions)  // 6
@@ -422,7 +432,8 @@ public struct NegotiationAutomaton<Negotiator: OptionNegotiator>: Sendable {
     }
 
     /// Performs the RFC actions of one table cell and moves to `next`.
-    private mutating func enter(_ next: State, _ primitives: [Primitive], _ now: NIODeadline, _ actions: inout [Action]) {
+    private mutating func enter(_ next: State, _ primitives: [Primitive], _ now: NIODeadline, _ actions: inout [Action])
+    {
         let previous = state
         lastPrimitives = primitives
         for primitive in primitives {
@@ -447,7 +458,9 @@ public struct NegotiationAutomaton<Negotiator: OptionNegotiator>: Sendable {
             case .sca:
                 guard let packet = pendingPacket else { break }
                 naksSent = 0
-                actions.append(.send(ControlPacket(code: .configureAck, identifier: packet.identifier, data: packet.data)))
+                actions.append(
+                    .send(ControlPacket(code: .configureAck, identifier: packet.identifier, data: packet.data))
+                )
             case .scn:
                 guard let packet = pendingPacket, let evaluation = pendingEvaluation else { break }
                 switch evaluation {

@@ -11,7 +11,12 @@ public struct EncryptionPolicy: Hashable, Sendable, CustomStringConvertible {
     /// Whether we ask for stateful mode ourselves (pppd never does; Windows never does).
     public var preferStateful: Bool
 
-    public init(required: Bool = true, strengths: Set<MPPEKeyStrength> = [.bits128], allowStateful: Bool = false, preferStateful: Bool = false) {
+    public init(
+        required: Bool = true,
+        strengths: Set<MPPEKeyStrength> = [.bits128],
+        allowStateful: Bool = false,
+        preferStateful: Bool = false
+    ) {
         self.required = required
         self.strengths = strengths
         self.allowStateful = allowStateful || preferStateful
@@ -34,7 +39,8 @@ public struct EncryptionPolicy: Hashable, Sendable, CustomStringConvertible {
 
     /// The strongest allowed strength among `bits`.
     func strongest(in bits: MPPEOptions) -> MPPEKeyStrength? {
-        for strength in [MPPEKeyStrength.bits128, .bits56, .bits40] where strengths.contains(strength) && bits.contains(strength.optionBit) {
+        for strength in [MPPEKeyStrength.bits128, .bits56, .bits40]
+        where strengths.contains(strength) && bits.contains(strength.optionBit) {
             return strength
         }
         return nil

@@ -62,13 +62,41 @@ public struct IPCPNegotiator: OptionNegotiator {
                 // RFC 1332 §3.3: Nak with the address the peer should use.
                 if address == assigned { peerAddress = address } else { naks.append(.ipAddress(assigned)) }
             case (.assigning(_, _, let dns, _), .primaryDNS(let address)):
-                answerServer(dns.first, asked: address, option: option, make: IPCPOption.primaryDNS, naks: &naks, rejects: &rejects)
+                answerServer(
+                    dns.first,
+                    asked: address,
+                    option: option,
+                    make: IPCPOption.primaryDNS,
+                    naks: &naks,
+                    rejects: &rejects
+                )
             case (.assigning(_, _, let dns, _), .secondaryDNS(let address)):
-                answerServer(dns.dropFirst().first, asked: address, option: option, make: IPCPOption.secondaryDNS, naks: &naks, rejects: &rejects)
+                answerServer(
+                    dns.dropFirst().first,
+                    asked: address,
+                    option: option,
+                    make: IPCPOption.secondaryDNS,
+                    naks: &naks,
+                    rejects: &rejects
+                )
             case (.assigning(_, _, _, let nbns), .primaryNBNS(let address)):
-                answerServer(nbns.first, asked: address, option: option, make: IPCPOption.primaryNBNS, naks: &naks, rejects: &rejects)
+                answerServer(
+                    nbns.first,
+                    asked: address,
+                    option: option,
+                    make: IPCPOption.primaryNBNS,
+                    naks: &naks,
+                    rejects: &rejects
+                )
             case (.assigning(_, _, _, let nbns), .secondaryNBNS(let address)):
-                answerServer(nbns.dropFirst().first, asked: address, option: option, make: IPCPOption.secondaryNBNS, naks: &naks, rejects: &rejects)
+                answerServer(
+                    nbns.dropFirst().first,
+                    asked: address,
+                    option: option,
+                    make: IPCPOption.secondaryNBNS,
+                    naks: &naks,
+                    rejects: &rejects
+                )
             case (.requesting, .ipAddress(let address)):
                 // The server tells us its address. 0.0.0.0 would ask us to assign one: we have
                 // none to give, so Reject (pppd does the same without a remote address).
@@ -87,8 +115,12 @@ public struct IPCPNegotiator: OptionNegotiator {
 
     /// RFC 1877: Nak a name-server request with our value, or Reject it when we have none.
     private func answerServer(
-        _ configured: IPv4Address?, asked: IPv4Address, option: IPCPOption, make: (IPv4Address) -> IPCPOption,
-        naks: inout [IPCPOption], rejects: inout [IPCPOption]
+        _ configured: IPv4Address?,
+        asked: IPv4Address,
+        option: IPCPOption,
+        make: (IPv4Address) -> IPCPOption,
+        naks: inout [IPCPOption],
+        rejects: inout [IPCPOption]
     ) {
         guard let configured else {
             rejects.append(option)

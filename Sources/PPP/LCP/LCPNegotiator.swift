@@ -88,7 +88,9 @@ public struct LCPNegotiator: OptionNegotiator {
         var options: [LCPOption] = []
         if let requestMRU { options.append(.maximumReceiveUnit(requestMRU)) }
         if let requestACCM { options.append(.asyncControlCharacterMap(requestACCM)) }
-        if let requestAuthentication { options.append(.authenticationProtocol(requestAuthentication.authenticationProtocol)) }
+        if let requestAuthentication {
+            options.append(.authenticationProtocol(requestAuthentication.authenticationProtocol))
+        }
         options.append(.magicNumber(requestMagic))
         if requestPFC { options.append(.protocolFieldCompression) }
         if requestACFC { options.append(.addressAndControlFieldCompression) }
@@ -180,7 +182,9 @@ public struct LCPNegotiator: OptionNegotiator {
                 if let method = auth.method, configuration.authenticatePeerWith.contains(method) {
                     requestAuthentication = method
                     triedAuthentication.insert(method)
-                } else if let next = configuration.authenticatePeerWith.first(where: { !triedAuthentication.contains($0) }) {
+                } else if let next = configuration.authenticatePeerWith.first(where: {
+                    !triedAuthentication.contains($0)
+                }) {
                     requestAuthentication = next
                     triedAuthentication.insert(next)
                 } else {

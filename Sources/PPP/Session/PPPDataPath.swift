@@ -87,7 +87,9 @@ public struct PPPDataPath: Sendable {
     /// (IPv4 or IPv6), encrypting it when MPPE is up. Returns the start index of the frame (it
     /// ends at `payload.upperBound`), or the reason it was dropped.
     public mutating func encapsulate(
-        _ protocolNumber: PPPProtocolNumber, in buffer: UnsafeMutableRawBufferPointer, payload: Range<Int>
+        _ protocolNumber: PPPProtocolNumber,
+        in buffer: UnsafeMutableRawBufferPointer,
+        payload: Range<Int>
     ) -> Result<Int, PPPDropReason> {
         guard payload.lowerBound >= Self.maximumHeaderLength, payload.upperBound <= buffer.count else {
             return .failure(.tooLarge(payload.count))
@@ -100,10 +102,10 @@ public struct PPPDataPath: Sendable {
 
         var start = payload.lowerBound
         start = writeProtocol(protocolNumber, before: start, in: buffer)
-        if encryptor != nil {
-            // RFC 3078 §3: the protocol field and the payload are encrypted together.
-            let plaintext = UnsafeMutableRawBufferPointer(rebasing: buffer[start..<payload.upperBound])
-            let header = encryptor!.encrypt(plaintext)
+        // RFC 3078 §3: the protocol field and the payload are encrypted together (in place,
+        // through optional chaining so the encryptor is not copied).
+        let plaintext = UnsafeMutableRawBufferPointer(rebasing: buffer[start..<payload.upperBound])
+        if let header = encryptor?.encrypt(plaintext) {
             start -= 2
             _ = header.write(to: UnsafeMutableRawBufferPointer(rebasing: buffer[start..<(start + 2)]))
             start = writeProtocol(.compressedDatagram, before: start, in: buffer)
@@ -118,7 +120,11 @@ public struct PPPDataPath: Sendable {
         return .success(start)
     }
 
-    func writeProtocol(_ protocolNumber: PPPProtocolNumber, before index: Int, in buffer: UnsafeMutableRawBufferPointer) -> Int {
+    func writeProtocol(
+        _ protocolNumber: PPPProtocolNumber,
+        before index: Int,
+        in buffer: UnsafeMutableRawBufferPointer
+    ) -> Int {
         if sendPFC && protocolNumber.rawValue < 0x100 {
             buffer[index - 1] = UInt8(truncatingIfNeeded: protocolNumber.rawValue)
             return index - 1
@@ -156,7 +162,10 @@ public struct PPPDataPath: Sendable {
                 return .dropped(.mppe(error), resetRequested: false)
             }
             // The decrypted plaintext starts with the real protocol field (RFC 3078 §3).
-            guard let inner = try? PPPFrameHeader.parse(UnsafeRawBufferPointer(rebasing: buffer[start..<frame.upperBound])),
+            guard
+                let inner = try? PPPFrameHeader.parse(
+                    UnsafeRawBufferPointer(rebasing: buffer[start..<frame.upperBound])
+                ),
                 !inner.hasAddressAndControl
             else { return drop(.malformedHeader) }
             start += inner.encodedLength

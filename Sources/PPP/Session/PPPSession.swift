@@ -40,7 +40,10 @@ public struct PPPSession: Sendable {
     private var echoIdentifier: UInt8 = 0
     private var echoSentAt: [UInt8: NIODeadline] = [:]
 
-    public init(configuration: PPPSessionConfiguration, random: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator()) {
+    public init(
+        configuration: PPPSessionConfiguration,
+        random: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator()
+    ) {
         self.configuration = configuration
         self.random = random
         var lcpConfig = LCPNegotiator.Configuration()
@@ -59,11 +62,22 @@ public struct PPPSession: Sendable {
         let ipv6Random = SplitRandom(seed: r.next())
         self.random = SplitRandom(seed: r.next())
         lcp = NegotiationAutomaton(
-            negotiator: LCPNegotiator(configuration: lcpConfig, random: lcpRandom), configuration: configuration.automaton)
-        ccp = NegotiationAutomaton(negotiator: CCPNegotiator(policy: configuration.policy.encryption), configuration: configuration.automaton)
-        ipcp = NegotiationAutomaton(negotiator: IPCPNegotiator(role: configuration.ipcp), configuration: configuration.automaton)
+            negotiator: LCPNegotiator(configuration: lcpConfig, random: lcpRandom),
+            configuration: configuration.automaton
+        )
+        ccp = NegotiationAutomaton(
+            negotiator: CCPNegotiator(policy: configuration.policy.encryption),
+            configuration: configuration.automaton
+        )
+        ipcp = NegotiationAutomaton(
+            negotiator: IPCPNegotiator(role: configuration.ipcp),
+            configuration: configuration.automaton
+        )
         if configuration.ipv6 {
-            ipv6cp = NegotiationAutomaton(negotiator: IPV6CPNegotiator(random: ipv6Random), configuration: configuration.automaton)
+            ipv6cp = NegotiationAutomaton(
+                negotiator: IPV6CPNegotiator(random: ipv6Random),
+                configuration: configuration.automaton
+            )
         }
     }
 
@@ -124,7 +138,11 @@ public struct PPPSession: Sendable {
     }
 
     /// The information field of a frame of `protocolNumber` (from `PPPDataPath.decapsulate`).
-    public mutating func receive(_ protocolNumber: PPPProtocolNumber, information: [UInt8], now: NIODeadline) -> [PPPSessionAction] {
+    public mutating func receive(
+        _ protocolNumber: PPPProtocolNumber,
+        information: [UInt8],
+        now: NIODeadline
+    ) -> [PPPSessionAction] {
         guard downReason == nil, phase != .dead else { return [] }
         counters.framesReceived += 1
         // Any traffic proves the peer alive (pppd's lcp-echo-adaptive).
@@ -147,8 +165,12 @@ public struct PPPSession: Sendable {
             return []
         }
         guard let packet = try? ControlPacket(parsing: information) else {
-            if protocolNumber.isNetworkControlProtocol || protocolNumber.isLinkControlProtocol { counters.malformed += 1 }
-            if !isKnown(protocolNumber) { protocolReject(protocolNumber, information: information, now: now, into: &actions) }
+            if protocolNumber.isNetworkControlProtocol || protocolNumber.isLinkControlProtocol {
+                counters.malformed += 1
+            }
+            if !isKnown(protocolNumber) {
+                protocolReject(protocolNumber, information: information, now: now, into: &actions)
+            }
             return actions
         }
         switch protocolNumber {
@@ -274,11 +296,19 @@ public struct PPPSession: Sendable {
         // RFC 1661 §6.6: LCP packets are always sent with Address and Control; other control
         // protocols follow what was negotiated (pppd omits them with ACFC, as capture 01 shows).
         let compressAC = protocolNumber != .lcp && lcp.negotiator.agreed.sendACFC && lcp.isOpened
-        let header = PPPFrameHeader.sending(protocolNumber, addressControlCompressed: compressAC, protocolCompressed: false)
+        let header = PPPFrameHeader.sending(
+            protocolNumber,
+            addressControlCompressed: compressAC,
+            protocolCompressed: false
+        )
         return PPPFrame(header: header, information: ByteBuffer(bytes: packet.bytes))
     }
 
-    private mutating func handleLCP(_ results: [NegotiationAutomaton<LCPNegotiator>.Action], now: NIODeadline, into actions: inout [PPPSessionAction]) {
+    private mutating func handleLCP(
+        _ results: [NegotiationAutomaton<LCPNegotiator>.Action],
+        now: NIODeadline,
+        into actions: inout [PPPSessionAction]
+    ) {
         for result in results {
             switch result {
             case .send(let packet):
@@ -337,8 +367,12 @@ public struct PPPSession: Sendable {
         if let method = agreed.peerMustAuthenticate {
             authenticationPending.peer = true
             var machine = Authenticator(
-                method: method, name: configuration.name, timers: configuration.authenticationTimers,
-                maxAttempts: configuration.maxAuthenticationAttempts, random: SplitRandom(seed: random.next()))
+                method: method,
+                name: configuration.name,
+                timers: configuration.authenticationTimers,
+                maxAttempts: configuration.maxAuthenticationAttempts,
+                random: SplitRandom(seed: random.next())
+            )
             let result = machine.start(now: now)
             authenticator = machine
             handleAuthentication(result, now: now, into: &actions)
@@ -350,25 +384,37 @@ public struct PPPSession: Sendable {
             }
             authenticationPending.local = true
             var machine = AuthenticatingPeer(
-                method: method, credentials: credentials, timers: configuration.authenticationTimers,
-                random: SplitRandom(seed: random.next()))
+                method: method,
+                credentials: credentials,
+                timers: configuration.authenticationTimers,
+                random: SplitRandom(seed: random.next())
+            )
             let result = machine.start(now: now)
             authenticatingPeer = machine
             handleAuthentication(result, now: now, into: &actions)
         }
-        if !authenticationPending.peer && !authenticationPending.local && downReason == nil && pendingDownReason == nil {
+        if !authenticationPending.peer && !authenticationPending.local && downReason == nil && pendingDownReason == nil
+        {
             enterNetworkPhase(now: now, into: &actions)
         }
     }
 
-    private mutating func handleLCPExtra(_ message: LCPMessage, identifier: UInt8, now: NIODeadline, into actions: inout [PPPSessionAction]) {
+    private mutating func handleLCPExtra(
+        _ message: LCPMessage,
+        identifier: UInt8,
+        now: NIODeadline,
+        into actions: inout [PPPSessionAction]
+    ) {
         let agreed = lcp.negotiator.agreed
         switch message {
         case .echoRequest(let magic, let data):
             // RFC 1661 §5.8: a request carrying our own magic number means a looped link.
             if magic != 0 && magic == agreed.localMagic && agreed.localMagic != 0 { return }
             // Truncated to the peer's MRU (accel-ppp#204).
-            let reply = LCPMessage.echoReply(magic: agreed.localMagic, data: Array(data.prefix(max(0, Int(agreed.peerMRU) - 8))))
+            let reply = LCPMessage.echoReply(
+                magic: agreed.localMagic,
+                data: Array(data.prefix(max(0, Int(agreed.peerMRU) - 8)))
+            )
             counters.framesSent += 1
             actions.append(.send(controlFrame(.lcp, reply.packet(identifier: identifier))))
         case .echoReply:
@@ -384,7 +430,8 @@ public struct PPPSession: Sendable {
             actions.append(.event(.peerIdentification(String(decoding: text, as: UTF8.self))))
         case .discardRequest, .timeRemaining:
             break
-        case .configureRequest, .configureAck, .configureNak, .configureReject, .terminateRequest, .terminateAck, .codeReject,
+        case .configureRequest, .configureAck, .configureNak, .configureReject, .terminateRequest, .terminateAck,
+            .codeReject,
             .resetRequest, .resetAck, .unknown:
             break  // handled by the automaton
         }
@@ -395,14 +442,21 @@ public struct PPPSession: Sendable {
         unansweredEchoes += 1
         counters.echoRequestsSent += 1
         echoSentAt[echoIdentifier] = now
-        if echoSentAt.count > 8, let oldest = echoSentAt.min(by: { $0.value < $1.value })?.key { echoSentAt[oldest] = nil }
+        if echoSentAt.count > 8, let oldest = echoSentAt.min(by: { $0.value < $1.value })?.key {
+            echoSentAt[oldest] = nil
+        }
         if let interval = configuration.echoInterval { nextEcho = now + interval }
         let request = LCPMessage.echoRequest(magic: lcp.negotiator.agreed.localMagic, data: [])
         counters.framesSent += 1
         return .send(controlFrame(.lcp, request.packet(identifier: echoIdentifier)))
     }
 
-    private mutating func protocolReject(_ protocolNumber: PPPProtocolNumber, information: [UInt8], now: NIODeadline, into actions: inout [PPPSessionAction]) {
+    private mutating func protocolReject(
+        _ protocolNumber: PPPProtocolNumber,
+        information: [UInt8],
+        now: NIODeadline,
+        into actions: inout [PPPSessionAction]
+    ) {
         guard lcp.isOpened else { return }
         // RFC 1661 §5.7: the rejected information, truncated to fit the peer's MRU.
         let room = max(0, Int(lcp.negotiator.agreed.peerMRU) - 6)
@@ -412,7 +466,11 @@ public struct PPPSession: Sendable {
         actions.append(.send(controlFrame(.lcp, packet)))
     }
 
-    private mutating func protocolWasRejected(_ rejected: PPPProtocolNumber, now: NIODeadline, into actions: inout [PPPSessionAction]) {
+    private mutating func protocolWasRejected(
+        _ rejected: PPPProtocolNumber,
+        now: NIODeadline,
+        into actions: inout [PPPSessionAction]
+    ) {
         switch rejected {
         case .ccp:
             // The peer will not do CCP at all.
@@ -438,11 +496,19 @@ public struct PPPSession: Sendable {
 
     // MARK: - Authentication
 
-    private mutating func receiveAuthentication(_ protocolNumber: PPPProtocolNumber, _ packet: ControlPacket, now: NIODeadline, into actions: inout [PPPSessionAction]) {
+    private mutating func receiveAuthentication(
+        _ protocolNumber: PPPProtocolNumber,
+        _ packet: ControlPacket,
+        now: NIODeadline,
+        into actions: inout [PPPSessionAction]
+    ) {
         // CHAP codes 2 (Response) and 7 (Change-Password) go to the authenticator; 1, 3, 4 to
         // the peer. PAP: 1 to the authenticator, 2 and 3 to the peer.
-        let toAuthenticator = protocolNumber == .pap ? packet.code.rawValue == 1 : [2, 7].contains(packet.code.rawValue)
-        if toAuthenticator, var machine = authenticator, machine.method == (protocolNumber == .pap ? .pap : machine.method) {
+        let toAuthenticator =
+            protocolNumber == .pap ? packet.code.rawValue == 1 : [2, 7].contains(packet.code.rawValue)
+        if toAuthenticator, var machine = authenticator,
+            machine.method == (protocolNumber == .pap ? .pap : machine.method)
+        {
             let result = machine.receive(packet, now: now)
             authenticator = machine
             handleAuthentication(result, now: now, into: &actions)
@@ -455,7 +521,11 @@ public struct PPPSession: Sendable {
         }
     }
 
-    private mutating func handleAuthentication(_ results: [AuthenticationAction], now: NIODeadline, into actions: inout [PPPSessionAction]) {
+    private mutating func handleAuthentication(
+        _ results: [AuthenticationAction],
+        now: NIODeadline,
+        into actions: inout [PPPSessionAction]
+    ) {
         for result in results {
             switch result {
             case .send(let protocolNumber, let packet):
@@ -521,7 +591,11 @@ public struct PPPSession: Sendable {
         }
     }
 
-    private mutating func handleCCP(_ results: [NegotiationAutomaton<CCPNegotiator>.Action], now: NIODeadline, into actions: inout [PPPSessionAction]) {
+    private mutating func handleCCP(
+        _ results: [NegotiationAutomaton<CCPNegotiator>.Action],
+        now: NIODeadline,
+        into actions: inout [PPPSessionAction]
+    ) {
         for result in results {
             switch result {
             case .send(let packet):
@@ -538,10 +612,17 @@ public struct PPPSession: Sendable {
                     }
                     continue
                 }
-                dataPath.encryptor = MPPEEncryptor(key: sendKey, mode: sending.mode, resetBehaviour: configuration.mppeResetBehaviour)
+                dataPath.encryptor = MPPEEncryptor(
+                    key: sendKey,
+                    mode: sending.mode,
+                    resetBehaviour: configuration.mppeResetBehaviour
+                )
                 dataPath.decryptor = MPPEDecryptor(
-                    key: receiveKey, mode: receiving.mode, resetBehaviour: configuration.mppeResetBehaviour,
-                    lateKeyCacheSize: receiving.mode == .stateless ? configuration.mppeLateKeyCache : 0)
+                    key: receiveKey,
+                    mode: receiving.mode,
+                    resetBehaviour: configuration.mppeResetBehaviour,
+                    lateKeyCacheSize: receiving.mode == .stateless ? configuration.mppeLateKeyCache : 0
+                )
                 actions.append(.event(.encryptionUp(send: sending, receive: receiving)))
                 openIPNCPs(now: now, into: &actions)
             case .thisLayerDown:
@@ -577,7 +658,11 @@ public struct PPPSession: Sendable {
         }
     }
 
-    private mutating func handleIPCP(_ results: [NegotiationAutomaton<IPCPNegotiator>.Action], now: NIODeadline, into actions: inout [PPPSessionAction]) {
+    private mutating func handleIPCP(
+        _ results: [NegotiationAutomaton<IPCPNegotiator>.Action],
+        now: NIODeadline,
+        into actions: inout [PPPSessionAction]
+    ) {
         for result in results {
             switch result {
             case .send(let packet):
@@ -613,14 +698,20 @@ public struct PPPSession: Sendable {
         }
     }
 
-    private mutating func handleIPV6CP(_ results: [NegotiationAutomaton<IPV6CPNegotiator>.Action], now: NIODeadline, into actions: inout [PPPSessionAction]) {
+    private mutating func handleIPV6CP(
+        _ results: [NegotiationAutomaton<IPV6CPNegotiator>.Action],
+        now: NIODeadline,
+        into actions: inout [PPPSessionAction]
+    ) {
         for result in results {
             switch result {
             case .send(let packet):
                 counters.framesSent += 1
                 actions.append(.send(controlFrame(.ipv6cp, packet)))
             case .thisLayerUp:
-                if let automaton = ipv6cp, let local = automaton.negotiator.localIdentifier, let peer = automaton.negotiator.peerIdentifier {
+                if let automaton = ipv6cp, let local = automaton.negotiator.localIdentifier,
+                    let peer = automaton.negotiator.peerIdentifier
+                {
                     dataPath.ipv6Open = true
                     actions.append(.event(.ipv6Up(local: local, peer: peer)))
                 }
@@ -646,7 +737,11 @@ public struct PPPSession: Sendable {
         guard phase != .terminate else { return }
         phase = .terminate
         closeNetwork(now: now, into: &actions)
-        handleLCP(lcp.handle(.close(reason: Array(reason.description.utf8.prefix(64))), now: now), now: now, into: &actions)
+        handleLCP(
+            lcp.handle(.close(reason: Array(reason.description.utf8.prefix(64))), now: now),
+            now: now,
+            into: &actions
+        )
         if lcp.state == .closed || lcp.state == .initial || lcp.state == .stopped {
             finish(now: now, into: &actions)
         }
@@ -654,11 +749,14 @@ public struct PPPSession: Sendable {
 
     private mutating func finish(now: NIODeadline, into actions: inout [PPPSessionAction]) {
         guard downReason == nil else { return }
-        if let refused = lcp.negotiator.refusedPeerAuthentication ?? lcp.negotiator.refusedByPeer, authenticationMethod == nil, network == nil {
+        if let refused = lcp.negotiator.refusedPeerAuthentication ?? lcp.negotiator.refusedByPeer,
+            authenticationMethod == nil, network == nil
+        {
             // The peer gave up (Terminate, hang-up, silence) after we refused the authentication
             // protocol it asked for: that is the real reason, whatever else it said.
             switch pendingDownReason {
-            case nil, .peerTerminated?, .lowerLayerDown?, .negotiationFailed(.peerNotResponding)?, .negotiationFailed(.notConverging)?:
+            case nil, .peerTerminated?, .lowerLayerDown?, .negotiationFailed(.peerNotResponding)?,
+                .negotiationFailed(.notConverging)?:
                 pendingDownReason = .negotiationFailed(.noCommonAuthenticationMethod(requested: refused))
             default:
                 break

@@ -31,12 +31,15 @@ public struct PPPPolicy: Hashable, Sendable, CustomStringConvertible {
         if encryption.strengths.contains(.bits40) || encryption.strengths.contains(.bits56) {
             out.append("40/56-bit MPPE keys can be searched exhaustively")
         }
-        if encryption.allowStateful { out.append("stateful MPPE loses the whole stream on one dropped packet until resynchronised") }
+        if encryption.allowStateful {
+            out.append("stateful MPPE loses the whole stream on one dropped packet until resynchronised")
+        }
         return out
     }
 
     public var description: String {
-        (authentication.isEmpty ? "no authentication" : authentication.map(\.rawValue).joined(separator: "/")) + ", " + encryption.description
+        (authentication.isEmpty ? "no authentication" : authentication.map(\.rawValue).joined(separator: "/")) + ", "
+            + encryption.description
     }
 }
 
@@ -152,11 +155,13 @@ public enum PPPDownReason: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .localClose(let text): return text.isEmpty ? "closed locally" : "closed locally: \(text)"
-        case .peerTerminated(let text): return text.isEmpty ? "peer terminated the link" : "peer terminated the link: \(text)"
+        case .peerTerminated(let text):
+            return text.isEmpty ? "peer terminated the link" : "peer terminated the link: \(text)"
         case .negotiationFailed(let failure): return failure.description
         case .authenticationFailed(let failure): return failure.description
         case .encryptionNeedsMSCHAP(let method):
-            return "MPPE is required but \(method.map { "\($0)" } ?? "no authentication") provides no encryption keys (MS-CHAP is needed)"
+            return
+                "MPPE is required but \(method.map { "\($0)" } ?? "no authentication") provides no encryption keys (MS-CHAP is needed)"
         case .echoTimeout(let count): return "no response to \(count) LCP echo-requests"
         case .handshakeTimeout(let phase): return "link set-up timed out in the \(phase) phase"
         case .lowerLayerDown: return "the tunnel call went down"

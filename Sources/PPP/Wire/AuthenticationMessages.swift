@@ -20,12 +20,17 @@ public enum PAPMessage: Hashable, Sendable, CustomStringConvertible {
             guard idEnd + 1 + passwordLength <= d.count else {
                 throw .fieldLength(declared: passwordLength, available: d.count - idEnd - 1)
             }
-            self = .authenticateRequest(peerID: Array(d[1..<idEnd]), password: Array(d[(idEnd + 1)..<(idEnd + 1 + passwordLength)]))
+            self = .authenticateRequest(
+                peerID: Array(d[1..<idEnd]),
+                password: Array(d[(idEnd + 1)..<(idEnd + 1 + passwordLength)])
+            )
         case 2, 3:
             // RFC 1334 §2.2.2: Msg-Length then Message; tolerate a missing message.
             var message: [UInt8] = []
             if let length = d.first {
-                guard 1 + Int(length) <= d.count else { throw .fieldLength(declared: Int(length), available: d.count - 1) }
+                guard 1 + Int(length) <= d.count else {
+                    throw .fieldLength(declared: Int(length), available: d.count - 1)
+                }
                 message = Array(d[1..<(1 + Int(length))])
             }
             self = packet.code.rawValue == 2 ? .authenticateAck(message: message) : .authenticateNak(message: message)
@@ -39,7 +44,11 @@ public enum PAPMessage: Hashable, Sendable, CustomStringConvertible {
         case .authenticateRequest(let peerID, let password):
             let id = Array(peerID.prefix(255))
             let pw = Array(password.prefix(255))
-            return ControlPacket(code: .init(1), identifier: identifier, data: [UInt8(id.count)] + id + [UInt8(pw.count)] + pw)
+            return ControlPacket(
+                code: .init(1),
+                identifier: identifier,
+                data: [UInt8(id.count)] + id + [UInt8(pw.count)] + pw
+            )
         case .authenticateAck(let message):
             let m = Array(message.prefix(255))
             return ControlPacket(code: .init(2), identifier: identifier, data: [UInt8(m.count)] + m)
@@ -90,7 +99,8 @@ public enum CHAPMessage: Hashable, Sendable, CustomStringConvertible {
             guard 1 + Int(size) <= d.count else { throw .fieldLength(declared: Int(size), available: d.count - 1) }
             let value = Array(d[1..<(1 + Int(size))])
             let name = Array(d[(1 + Int(size))...])
-            self = packet.code.rawValue == 1 ? .challenge(value: value, name: name) : .response(value: value, name: name)
+            self =
+                packet.code.rawValue == 1 ? .challenge(value: value, name: name) : .response(value: value, name: name)
         case 3: self = .success(message: d)
         case 4: self = .failure(message: d)
         case 7: self = .changePasswordV2(try MSCHAPv2ChangePassword(d))
@@ -108,7 +118,8 @@ public enum CHAPMessage: Hashable, Sendable, CustomStringConvertible {
             return ControlPacket(code: .init(2), identifier: identifier, data: [UInt8(v.count)] + v + name)
         case .success(let message): return ControlPacket(code: .init(3), identifier: identifier, data: message)
         case .failure(let message): return ControlPacket(code: .init(4), identifier: identifier, data: message)
-        case .changePasswordV2(let change): return ControlPacket(code: .init(7), identifier: identifier, data: change.bytes)
+        case .changePasswordV2(let change):
+            return ControlPacket(code: .init(7), identifier: identifier, data: change.bytes)
         case .unknown(let code, let data): return ControlPacket(code: code, identifier: identifier, data: data)
         }
     }
@@ -188,7 +199,13 @@ public struct MSCHAPv2ChangePassword: Hashable, Sendable {
 
     public static let length = 582
 
-    public init(encryptedPassword: [UInt8], encryptedHash: [UInt8], peerChallenge: [UInt8], ntResponse: [UInt8], flags: UInt16 = 0) {
+    public init(
+        encryptedPassword: [UInt8],
+        encryptedHash: [UInt8],
+        peerChallenge: [UInt8],
+        ntResponse: [UInt8],
+        flags: UInt16 = 0
+    ) {
         self.encryptedPassword = encryptedPassword
         self.encryptedHash = encryptedHash
         self.peerChallenge = peerChallenge
@@ -206,7 +223,8 @@ public struct MSCHAPv2ChangePassword: Hashable, Sendable {
     }
 
     public var bytes: [UInt8] {
-        encryptedPassword + encryptedHash + peerChallenge + Array(repeating: 0, count: 8) + ntResponse + flags.bigEndianBytes
+        encryptedPassword + encryptedHash + peerChallenge + Array(repeating: 0, count: 8) + ntResponse
+            + flags.bigEndianBytes
     }
 }
 
@@ -249,7 +267,13 @@ public struct MSCHAPFailure: Hashable, Sendable, CustomStringConvertible {
     /// M=: free text for the user.
     public var message: String?
 
-    public init(error: MSCHAPErrorCode, retryAllowed: Bool = false, challenge: [UInt8]? = nil, version: Int? = 3, message: String? = nil) {
+    public init(
+        error: MSCHAPErrorCode,
+        retryAllowed: Bool = false,
+        challenge: [UInt8]? = nil,
+        version: Int? = 3,
+        message: String? = nil
+    ) {
         self.error = error
         self.retryAllowed = retryAllowed
         self.challenge = challenge
@@ -285,7 +309,13 @@ public struct MSCHAPFailure: Hashable, Sendable, CustomStringConvertible {
             }
         }
         guard let error else { throw .malformedText(field: UInt8(ascii: "E")) }
-        self.init(error: MSCHAPErrorCode(rawValue: error), retryAllowed: retry, challenge: challenge, version: version, message: message)
+        self.init(
+            error: MSCHAPErrorCode(rawValue: error),
+            retryAllowed: retry,
+            challenge: challenge,
+            version: version,
+            message: message
+        )
     }
 
     /// The message as sent on the wire: `E=691 R=0 C=<32 hex> V=3 M=Authentication failed`.

@@ -97,7 +97,9 @@ public struct ControlPacket: Hashable, Sendable {
 
     /// The packet as octets (what goes in the information field).
     public var bytes: [UInt8] {
-        var out: [UInt8] = [code.rawValue, identifier, UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length)]
+        var out: [UInt8] = [
+            code.rawValue, identifier, UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length),
+        ]
         out.append(contentsOf: data)
         return out
     }

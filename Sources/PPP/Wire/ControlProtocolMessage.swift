@@ -41,7 +41,9 @@ public enum ControlProtocolMessage<Option: TypedConfigurationOption>: Hashable, 
             try ConfigurationOption.parseList(data).map(Option.init)
         }
         func magic() throws(PPPWireError) -> UInt32 {
-            guard let value: UInt32 = data.readBigEndian(at: 0) else { throw .truncated(needed: 4, available: data.count) }
+            guard let value: UInt32 = data.readBigEndian(at: 0) else {
+                throw .truncated(needed: 4, available: data.count)
+            }
             return value
         }
         switch packet.code {
@@ -53,14 +55,20 @@ public enum ControlProtocolMessage<Option: TypedConfigurationOption>: Hashable, 
         case .terminateAck: self = .terminateAck(data)
         case .codeReject: self = .codeReject(data)
         case .protocolReject where Self.isLCP:
-            guard let proto: UInt16 = data.readBigEndian(at: 0) else { throw .truncated(needed: 2, available: data.count) }
+            guard let proto: UInt16 = data.readBigEndian(at: 0) else {
+                throw .truncated(needed: 2, available: data.count)
+            }
             self = .protocolReject(.init(proto), information: Array(data.dropFirst(2)))
         case .echoRequest where Self.isLCP: self = .echoRequest(magic: try magic(), data: Array(data.dropFirst(4)))
         case .echoReply where Self.isLCP: self = .echoReply(magic: try magic(), data: Array(data.dropFirst(4)))
-        case .discardRequest where Self.isLCP: self = .discardRequest(magic: try magic(), data: Array(data.dropFirst(4)))
-        case .identification where Self.isLCP: self = .identification(magic: try magic(), message: Array(data.dropFirst(4)))
+        case .discardRequest where Self.isLCP:
+            self = .discardRequest(magic: try magic(), data: Array(data.dropFirst(4)))
+        case .identification where Self.isLCP:
+            self = .identification(magic: try magic(), message: Array(data.dropFirst(4)))
         case .timeRemaining where Self.isLCP:
-            guard let seconds: UInt32 = data.readBigEndian(at: 4) else { throw .truncated(needed: 8, available: data.count) }
+            guard let seconds: UInt32 = data.readBigEndian(at: 4) else {
+                throw .truncated(needed: 8, available: data.count)
+            }
             self = .timeRemaining(magic: try magic(), seconds: seconds, message: Array(data.dropFirst(8)))
         case .resetRequest where Self.isCCP: self = .resetRequest(data)
         case .resetAck where Self.isCCP: self = .resetAck(data)
@@ -100,7 +108,8 @@ public enum ControlProtocolMessage<Option: TypedConfigurationOption>: Hashable, 
         case .echoRequest(let magic, let d), .echoReply(let magic, let d), .discardRequest(let magic, let d),
             .identification(let magic, let d):
             return magic.bigEndianBytes + d
-        case .timeRemaining(let magic, let seconds, let message): return magic.bigEndianBytes + seconds.bigEndianBytes + message
+        case .timeRemaining(let magic, let seconds, let message):
+            return magic.bigEndianBytes + seconds.bigEndianBytes + message
         case .unknown(_, let d): return d
         }
     }

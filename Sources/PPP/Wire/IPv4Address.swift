@@ -15,7 +15,9 @@ public struct IPv4Address: RawRepresentable, Hashable, Sendable, Comparable, Cus
         guard parts.count == 4 else { return nil }
         var value: UInt32 = 0
         for part in parts {
-            guard !part.isEmpty, part.count <= 3, part.allSatisfy(\.isASCII), let octet = UInt8(part) else { return nil }
+            guard !part.isEmpty, part.count <= 3, part.allSatisfy(\.isASCII), let octet = UInt8(part) else {
+                return nil
+            }
             value = value << 8 | UInt32(octet)
         }
         rawValue = value

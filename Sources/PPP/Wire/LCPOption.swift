@@ -115,7 +115,9 @@ public enum LCPOption: TypedConfigurationOption {
         case Self.typeACCM where d.count == 4:
             self = .asyncControlCharacterMap(d.readBigEndian(at: 0) ?? 0)
         case Self.typeAuthenticationProtocol where d.count >= 2:
-            self = .authenticationProtocol(.init(protocolNumber: .init(d.readBigEndian(at: 0) ?? 0), data: Array(d.dropFirst(2))))
+            self = .authenticationProtocol(
+                .init(protocolNumber: .init(d.readBigEndian(at: 0) ?? 0), data: Array(d.dropFirst(2)))
+            )
         case Self.typeQualityProtocol where d.count >= 2:
             self = .qualityProtocol(.init(d.readBigEndian(at: 0) ?? 0), data: Array(d.dropFirst(2)))
         case Self.typeMagicNumber where d.count == 4:
@@ -140,7 +142,10 @@ public enum LCPOption: TypedConfigurationOption {
         case .maximumReceiveUnit(let mru): return .init(type: Self.typeMRU, data: mru.bigEndianBytes)
         case .asyncControlCharacterMap(let map): return .init(type: Self.typeACCM, data: map.bigEndianBytes)
         case .authenticationProtocol(let auth):
-            return .init(type: Self.typeAuthenticationProtocol, data: auth.protocolNumber.rawValue.bigEndianBytes + auth.data)
+            return .init(
+                type: Self.typeAuthenticationProtocol,
+                data: auth.protocolNumber.rawValue.bigEndianBytes + auth.data
+            )
         case .qualityProtocol(let proto, let data):
             return .init(type: Self.typeQualityProtocol, data: proto.rawValue.bigEndianBytes + data)
         case .magicNumber(let magic): return .init(type: Self.typeMagicNumber, data: magic.bigEndianBytes)
@@ -148,7 +153,8 @@ public enum LCPOption: TypedConfigurationOption {
         case .addressAndControlFieldCompression: return .init(type: Self.typeACFC)
         case .callback(let operation, let message): return .init(type: Self.typeCallback, data: [operation] + message)
         case .multilinkMRRU(let mrru): return .init(type: Self.typeMRRU, data: mrru.bigEndianBytes)
-        case .endpointDiscriminator(let cls, let address): return .init(type: Self.typeEndpointDiscriminator, data: [cls] + address)
+        case .endpointDiscriminator(let cls, let address):
+            return .init(type: Self.typeEndpointDiscriminator, data: [cls] + address)
         case .other(let raw): return raw
         }
     }

@@ -24,7 +24,8 @@ public enum IPCPOption: TypedConfigurationOption {
         func address(_ offset: Int) -> IPv4Address { IPv4Address(rawValue: d.readBigEndian(at: offset) ?? 0) }
         switch raw.type {
         case 1 where d.count == 8: self = .ipAddresses(source: address(0), destination: address(4))
-        case 2 where d.count >= 2: self = .ipCompressionProtocol(.init(d.readBigEndian(at: 0) ?? 0), data: Array(d.dropFirst(2)))
+        case 2 where d.count >= 2:
+            self = .ipCompressionProtocol(.init(d.readBigEndian(at: 0) ?? 0), data: Array(d.dropFirst(2)))
         case 3 where d.count == 4: self = .ipAddress(address(0))
         case 129 where d.count == 4: self = .primaryDNS(address(0))
         case 130 where d.count == 4: self = .primaryNBNS(address(0))
@@ -78,7 +79,8 @@ public enum IPV6CPOption: TypedConfigurationOption {
         let d = raw.data
         switch raw.type {
         case 1 where d.count == 8: self = .interfaceIdentifier(d.readBigEndian(at: 0) ?? 0)
-        case 2 where d.count >= 2: self = .compressionProtocol(.init(d.readBigEndian(at: 0) ?? 0), data: Array(d.dropFirst(2)))
+        case 2 where d.count >= 2:
+            self = .compressionProtocol(.init(d.readBigEndian(at: 0) ?? 0), data: Array(d.dropFirst(2)))
         default: self = .other(raw)
         }
     }

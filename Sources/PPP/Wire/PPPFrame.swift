@@ -10,7 +10,11 @@ public struct PPPFrameHeader: Hashable, Sendable {
     /// Whether the protocol was sent in one octet (Protocol-Field-Compression, RFC 1661 §6.5).
     public var isProtocolCompressed: Bool
 
-    public init(protocolNumber: PPPProtocolNumber, hasAddressAndControl: Bool = true, isProtocolCompressed: Bool = false) {
+    public init(
+        protocolNumber: PPPProtocolNumber,
+        hasAddressAndControl: Bool = true,
+        isProtocolCompressed: Bool = false
+    ) {
         self.protocolNumber = protocolNumber
         self.hasAddressAndControl = hasAddressAndControl
         self.isProtocolCompressed = isProtocolCompressed
@@ -24,7 +28,11 @@ public struct PPPFrameHeader: Hashable, Sendable {
     /// PFC applies only to protocols below 0x100; LCP packets are always sent uncompressed
     /// (§6.6: "LCP packets MUST NOT be compressed"), which the caller expresses by passing false.
     @inlinable
-    public static func sending(_ protocolNumber: PPPProtocolNumber, addressControlCompressed: Bool, protocolCompressed: Bool) -> Self {
+    public static func sending(
+        _ protocolNumber: PPPProtocolNumber,
+        addressControlCompressed: Bool,
+        protocolCompressed: Bool
+    ) -> Self {
         Self(
             protocolNumber: protocolNumber,
             hasAddressAndControl: !addressControlCompressed,
@@ -46,7 +54,11 @@ public struct PPPFrameHeader: Hashable, Sendable {
         let first = bytes[offset]
         if first & 1 == 1 {
             // An odd first octet can only be a compressed (1-octet) protocol field.
-            return PPPFrameHeader(protocolNumber: .init(UInt16(first)), hasAddressAndControl: hasAC, isProtocolCompressed: true)
+            return PPPFrameHeader(
+                protocolNumber: .init(UInt16(first)),
+                hasAddressAndControl: hasAC,
+                isProtocolCompressed: true
+            )
         }
         guard bytes.count >= offset + 2 else { throw .truncated(needed: offset + 2, available: bytes.count) }
         let value = UInt16(first) << 8 | UInt16(bytes[offset + 1])

@@ -68,7 +68,11 @@ public struct ControlConnection: Sendable {
     /// - Parameters:
     ///   - winsCollision: whether our address is the higher (see `ControlConnection.wins`).
     ///   - echoIdentifierSeed: the first Echo-Request identifier (from the injected randomness).
-    public init(configuration: ControlConnectionConfiguration, winsCollision: Bool = true, echoIdentifierSeed: UInt32 = 1) {
+    public init(
+        configuration: ControlConnectionConfiguration,
+        winsCollision: Bool = true,
+        echoIdentifierSeed: UInt32 = 1
+    ) {
         self.configuration = configuration
         self.winsCollision = winsCollision
         self.echoIdentifier = echoIdentifierSeed
@@ -96,9 +100,14 @@ public struct ControlConnection: Sendable {
         state = .waitControlReply
         establishDeadline = now + configuration.establishTimeout
         let request = StartControlConnectionRequest(
-            protocolVersion: 0x0100, framingCapabilities: configuration.framingCapabilities,
-            bearerCapabilities: configuration.bearerCapabilities, maximumChannels: configuration.maximumChannels,
-            firmwareRevision: configuration.firmwareRevision, hostName: configuration.hostName, vendor: configuration.vendor)
+            protocolVersion: 0x0100,
+            framingCapabilities: configuration.framingCapabilities,
+            bearerCapabilities: configuration.bearerCapabilities,
+            maximumChannels: configuration.maximumChannels,
+            firmwareRevision: configuration.firmwareRevision,
+            hostName: configuration.hostName,
+            vendor: configuration.vendor
+        )
         return [.send(.startControlConnectionRequest(request))]
     }
 
@@ -182,7 +191,13 @@ public struct ControlConnection: Sendable {
             actions.append(.send(.echoReply(EchoReply(identifier: request.identifier))))
         case (.waitControlRequest, .echoRequest(let request)), (.waitControlReply, .echoRequest(let request)):
             // RFC 2637 §2.6 / §2.16 error 1: not connected.
-            actions.append(.send(.echoReply(EchoReply(identifier: request.identifier, resultCode: .generalError, errorCode: .notConnected))))
+            actions.append(
+                .send(
+                    .echoReply(
+                        EchoReply(identifier: request.identifier, resultCode: .generalError, errorCode: .notConnected)
+                    )
+                )
+            )
         case (.established, .echoReply(let reply)), (.waitStopReply, .echoReply(let reply)):
             if reply.identifier == outstandingEcho {
                 outstandingEcho = nil
@@ -192,8 +207,10 @@ public struct ControlConnection: Sendable {
             }
 
         // MARK: Stop (RFC 2637 §2.3, §2.4)
-        case (.established, .stopControlConnectionRequest(let request)), (.waitStopReply, .stopControlConnectionRequest(let request)),
-            (.waitControlReply, .stopControlConnectionRequest(let request)), (.waitControlRequest, .stopControlConnectionRequest(let request)):
+        case (.established, .stopControlConnectionRequest(let request)),
+            (.waitStopReply, .stopControlConnectionRequest(let request)),
+            (.waitControlReply, .stopControlConnectionRequest(let request)),
+            (.waitControlRequest, .stopControlConnectionRequest(let request)):
             actions.append(.send(.stopControlConnectionReply(StopControlConnectionReply())))
             close(.peerStopped(request.reason), into: &actions)
         case (.waitStopReply, .stopControlConnectionReply):
@@ -223,23 +240,33 @@ public struct ControlConnection: Sendable {
             actions.append(.callConnected(CallInformation(call)))
         case (.established, .callClearRequest(let request)):
             // RFC 2637 §2.12: the Call ID is the PNS's (our peer Call ID).
-            guard configuration.role == .pac, let call = calls.values.first(where: { $0.peerCallID == request.callID }) else {
+            guard configuration.role == .pac, let call = calls.values.first(where: { $0.peerCallID == request.callID })
+            else {
                 actions.append(.violation(.unknownCall(message.messageType, callID: request.callID)))
                 break
             }
             // RFC 2637 §3.2.4.1: answer with Call-Disconnect-Notify, result 4 (request).
-            actions.append(.send(.callDisconnectNotify(CallDisconnectNotify(callID: call.callID, resultCode: .request))))
+            actions.append(
+                .send(.callDisconnectNotify(CallDisconnectNotify(callID: call.callID, resultCode: .request)))
+            )
             removeCall(call.callID, reason: .peerRequested, into: &actions)
         case (.established, .callDisconnectNotify(let notify)), (.waitStopReply, .callDisconnectNotify(let notify)):
             // RFC 2637 §2.13: the Call ID is the PAC's (our peer Call ID). Windows sends result 0.
-            guard configuration.role == .pns, let call = calls.values.first(where: { $0.peerCallID == notify.callID }) else {
+            guard configuration.role == .pns, let call = calls.values.first(where: { $0.peerCallID == notify.callID })
+            else {
                 actions.append(.violation(.unknownCall(message.messageType, callID: notify.callID)))
                 break
             }
             removeCall(
                 call.callID,
-                reason: .disconnected(result: notify.resultCode, error: notify.errorCode, cause: notify.causeCode, statistics: notify.callStatistics.printable),
-                into: &actions)
+                reason: .disconnected(
+                    result: notify.resultCode,
+                    error: notify.errorCode,
+                    cause: notify.causeCode,
+                    statistics: notify.callStatistics.printable
+                ),
+                into: &actions
+            )
         case (.established, .wanErrorNotify(let notify)):
             // RFC 2637 §2.14: "Peer's Call ID" is the PNS's own Call ID.
             guard calls[notify.peerCallID] != nil else {
@@ -257,34 +284,69 @@ public struct ControlConnection: Sendable {
             actions.append(.linkInfo(callID: info.peerCallID, sendACCM: info.sendACCM, receiveACCM: info.receiveACCM))
 
         // MARK: Requests before establishment: answered with "not connected"
-        case (.waitControlRequest, .outgoingCallRequest(let request)), (.waitControlReply, .outgoingCallRequest(let request)):
-            actions.append(.send(.outgoingCallReply(OutgoingCallReply(callID: 0, peerCallID: request.callID, resultCode: .generalError, errorCode: .notConnected))))
+        case (.waitControlRequest, .outgoingCallRequest(let request)),
+            (.waitControlReply, .outgoingCallRequest(let request)):
+            actions.append(
+                .send(
+                    .outgoingCallReply(
+                        OutgoingCallReply(
+                            callID: 0,
+                            peerCallID: request.callID,
+                            resultCode: .generalError,
+                            errorCode: .notConnected
+                        )
+                    )
+                )
+            )
             actions.append(.violation(.unexpectedMessage(message.messageType, state: state)))
-        case (.waitControlRequest, .incomingCallRequest(let request)), (.waitControlReply, .incomingCallRequest(let request)):
-            actions.append(.send(.incomingCallReply(IncomingCallReply(callID: 0, peerCallID: request.callID, resultCode: .generalError, errorCode: .notConnected))))
+        case (.waitControlRequest, .incomingCallRequest(let request)),
+            (.waitControlReply, .incomingCallRequest(let request)):
+            actions.append(
+                .send(
+                    .incomingCallReply(
+                        IncomingCallReply(
+                            callID: 0,
+                            peerCallID: request.callID,
+                            resultCode: .generalError,
+                            errorCode: .notConnected
+                        )
+                    )
+                )
+            )
             actions.append(.violation(.unexpectedMessage(message.messageType, state: state)))
 
         // MARK: Everything else is out of place: reported, otherwise ignored
         case (.idle, _), (.closed, _),
             (.waitControlRequest, .startControlConnectionReply), (.waitControlRequest, .stopControlConnectionReply),
-            (.waitControlRequest, .echoReply), (.waitControlRequest, .outgoingCallReply), (.waitControlRequest, .incomingCallReply),
+            (.waitControlRequest, .echoReply), (.waitControlRequest, .outgoingCallReply),
+            (.waitControlRequest, .incomingCallReply),
             (.waitControlRequest, .incomingCallConnected), (.waitControlRequest, .callClearRequest),
-            (.waitControlRequest, .callDisconnectNotify), (.waitControlRequest, .wanErrorNotify), (.waitControlRequest, .setLinkInfo),
-            (.waitControlReply, .stopControlConnectionReply), (.waitControlReply, .echoReply), (.waitControlReply, .outgoingCallReply),
-            (.waitControlReply, .incomingCallReply), (.waitControlReply, .incomingCallConnected), (.waitControlReply, .callClearRequest),
-            (.waitControlReply, .callDisconnectNotify), (.waitControlReply, .wanErrorNotify), (.waitControlReply, .setLinkInfo),
+            (.waitControlRequest, .callDisconnectNotify), (.waitControlRequest, .wanErrorNotify),
+            (.waitControlRequest, .setLinkInfo),
+            (.waitControlReply, .stopControlConnectionReply), (.waitControlReply, .echoReply),
+            (.waitControlReply, .outgoingCallReply),
+            (.waitControlReply, .incomingCallReply), (.waitControlReply, .incomingCallConnected),
+            (.waitControlReply, .callClearRequest),
+            (.waitControlReply, .callDisconnectNotify), (.waitControlReply, .wanErrorNotify),
+            (.waitControlReply, .setLinkInfo),
             (.established, .startControlConnectionRequest), (.established, .startControlConnectionReply),
             (.established, .stopControlConnectionReply),
             (.waitStopReply, .startControlConnectionRequest), (.waitStopReply, .startControlConnectionReply),
-            (.waitStopReply, .outgoingCallRequest), (.waitStopReply, .outgoingCallReply), (.waitStopReply, .incomingCallRequest),
-            (.waitStopReply, .incomingCallReply), (.waitStopReply, .incomingCallConnected), (.waitStopReply, .callClearRequest),
+            (.waitStopReply, .outgoingCallRequest), (.waitStopReply, .outgoingCallReply),
+            (.waitStopReply, .incomingCallRequest),
+            (.waitStopReply, .incomingCallReply), (.waitStopReply, .incomingCallConnected),
+            (.waitStopReply, .callClearRequest),
             (.waitStopReply, .wanErrorNotify), (.waitStopReply, .setLinkInfo):
             actions.append(.violation(.unexpectedMessage(message.messageType, state: state)))
         }
         return actions
     }
 
-    private mutating func acceptStart(_ request: StartControlConnectionRequest, now: NIODeadline, into actions: inout [ControlAction]) {
+    private mutating func acceptStart(
+        _ request: StartControlConnectionRequest,
+        now: NIODeadline,
+        into actions: inout [ControlAction]
+    ) {
         // RFC 2637 §3.1.2: an earlier version we cannot support is answered with an error and
         // the TCP connection closed; a later one is answered with our version.
         guard request.protocolVersion >= 0x0100 else {
@@ -300,9 +362,16 @@ public struct ControlConnection: Sendable {
 
     private func startReply(result: StartControlConnectionResult) -> StartControlConnectionReply {
         StartControlConnectionReply(
-            protocolVersion: 0x0100, resultCode: result, errorCode: .none, framingCapabilities: configuration.framingCapabilities,
-            bearerCapabilities: configuration.bearerCapabilities, maximumChannels: configuration.maximumChannels,
-            firmwareRevision: configuration.firmwareRevision, hostName: configuration.hostName, vendor: configuration.vendor)
+            protocolVersion: 0x0100,
+            resultCode: result,
+            errorCode: .none,
+            framingCapabilities: configuration.framingCapabilities,
+            bearerCapabilities: configuration.bearerCapabilities,
+            maximumChannels: configuration.maximumChannels,
+            firmwareRevision: configuration.firmwareRevision,
+            hostName: configuration.hostName,
+            vendor: configuration.vendor
+        )
     }
 
     private mutating func established(peer: PeerInformation, now: NIODeadline, into actions: inout [ControlAction]) {
@@ -316,22 +385,52 @@ public struct ControlConnection: Sendable {
     // MARK: - Calls
 
     /// PNS: places an outgoing call with our Call ID (RFC 2637 §2.7, §3.2.4.2).
-    public mutating func placeOutgoingCall(callID: UInt16, serialNumber: UInt16, phoneNumber: String = "", now: NIODeadline) -> [ControlAction] {
+    public mutating func placeOutgoingCall(
+        callID: UInt16,
+        serialNumber: UInt16,
+        phoneNumber: String = "",
+        now: NIODeadline
+    ) -> [ControlAction] {
         guard state == .established, calls[callID] == nil else { return [] }
-        calls[callID] = Call(state: .waitReply, callID: callID, peerCallID: nil, direction: .outgoing, deadline: now + configuration.callStateTimeout)
+        calls[callID] = Call(
+            state: .waitReply,
+            callID: callID,
+            peerCallID: nil,
+            direction: .outgoing,
+            deadline: now + configuration.callStateTimeout
+        )
         let request = OutgoingCallRequest(
-            callID: callID, callSerialNumber: serialNumber, receiveWindowSize: configuration.receiveWindow,
-            processingDelay: configuration.processingDelay, phoneNumber: phoneNumber)
+            callID: callID,
+            callSerialNumber: serialNumber,
+            receiveWindowSize: configuration.receiveWindow,
+            processingDelay: configuration.processingDelay,
+            phoneNumber: phoneNumber
+        )
         return [.send(.outgoingCallRequest(request))]
     }
 
     /// PAC: signals a dial-in user to the PNS (RFC 2637 §2.9, §3.2.3.1).
     public mutating func placeIncomingCall(
-        callID: UInt16, serialNumber: UInt16, dialedNumber: String = "", dialingNumber: String = "", now: NIODeadline
+        callID: UInt16,
+        serialNumber: UInt16,
+        dialedNumber: String = "",
+        dialingNumber: String = "",
+        now: NIODeadline
     ) -> [ControlAction] {
         guard state == .established, calls[callID] == nil else { return [] }
-        calls[callID] = Call(state: .waitReply, callID: callID, peerCallID: nil, direction: .incoming, deadline: now + configuration.callStateTimeout)
-        let request = IncomingCallRequest(callID: callID, callSerialNumber: serialNumber, dialedNumber: dialedNumber, dialingNumber: dialingNumber)
+        calls[callID] = Call(
+            state: .waitReply,
+            callID: callID,
+            peerCallID: nil,
+            direction: .incoming,
+            deadline: now + configuration.callStateTimeout
+        )
+        let request = IncomingCallRequest(
+            callID: callID,
+            callSerialNumber: serialNumber,
+            dialedNumber: dialedNumber,
+            dialingNumber: dialingNumber
+        )
         return [.send(.incomingCallRequest(request))]
     }
 
@@ -349,7 +448,13 @@ public struct ControlConnection: Sendable {
             refuse(offer, error: .badCallID, into: &actions)
             return
         }
-        var call = Call(state: .waitAnswer, callID: 0, peerCallID: peerID, direction: expected == .pac ? .outgoing : .incoming, deadline: now + configuration.callStateTimeout)
+        var call = Call(
+            state: .waitAnswer,
+            callID: 0,
+            peerCallID: peerID,
+            direction: expected == .pac ? .outgoing : .incoming,
+            deadline: now + configuration.callStateTimeout
+        )
         call.offer = offer
         switch offer {
         case .outgoing(let request):
@@ -369,23 +474,59 @@ public struct ControlConnection: Sendable {
         switch offer {
         case .outgoing(let request):
             let result: OutgoingCallResult = error == .none ? .doNotAccept : .generalError
-            actions.append(.send(.outgoingCallReply(OutgoingCallReply(callID: 0, peerCallID: request.callID, resultCode: result, errorCode: error))))
+            actions.append(
+                .send(
+                    .outgoingCallReply(
+                        OutgoingCallReply(callID: 0, peerCallID: request.callID, resultCode: result, errorCode: error)
+                    )
+                )
+            )
         case .incoming(let request):
             let result: IncomingCallResult = error == .none ? .doNotAccept : .generalError
-            actions.append(.send(.incomingCallReply(IncomingCallReply(callID: 0, peerCallID: request.callID, resultCode: result, errorCode: error))))
+            actions.append(
+                .send(
+                    .incomingCallReply(
+                        IncomingCallReply(callID: 0, peerCallID: request.callID, resultCode: result, errorCode: error)
+                    )
+                )
+            )
         }
     }
 
     /// Answers a `.callOffered`: with a Call ID to accept, nil to refuse (no resources).
     public mutating func answerCall(peerCallID: UInt16, with callID: UInt16?, now: NIODeadline) -> [ControlAction] {
-        guard state == .established, var call = offers.removeValue(forKey: peerCallID), let offer = call.offer else { return [] }
+        guard state == .established, var call = offers.removeValue(forKey: peerCallID), let offer = call.offer else {
+            return []
+        }
         var actions: [ControlAction] = []
         guard let callID, calls[callID] == nil else {
             switch offer {
             case .outgoing(let request):
-                actions.append(.send(.outgoingCallReply(OutgoingCallReply(callID: 0, peerCallID: request.callID, resultCode: .generalError, errorCode: .noResource))))
+                actions.append(
+                    .send(
+                        .outgoingCallReply(
+                            OutgoingCallReply(
+                                callID: 0,
+                                peerCallID: request.callID,
+                                resultCode: .generalError,
+                                errorCode: .noResource
+                            )
+                        )
+                    )
+                )
             case .incoming(let request):
-                actions.append(.send(.incomingCallReply(IncomingCallReply(callID: 0, peerCallID: request.callID, resultCode: .generalError, errorCode: .noResource))))
+                actions.append(
+                    .send(
+                        .incomingCallReply(
+                            IncomingCallReply(
+                                callID: 0,
+                                peerCallID: request.callID,
+                                resultCode: .generalError,
+                                errorCode: .noResource
+                            )
+                        )
+                    )
+                )
             }
             return actions
         }
@@ -397,28 +538,55 @@ public struct ControlConnection: Sendable {
             call.state = .established
             call.deadline = nil
             calls[callID] = call
-            actions.append(.send(.outgoingCallReply(OutgoingCallReply(
-                callID: callID, peerCallID: peerCallID, resultCode: .connected, connectSpeed: call.connectSpeed == 0 ? 100_000_000 : call.connectSpeed,
-                receiveWindowSize: configuration.receiveWindow, processingDelay: configuration.processingDelay))))
+            actions.append(
+                .send(
+                    .outgoingCallReply(
+                        OutgoingCallReply(
+                            callID: callID,
+                            peerCallID: peerCallID,
+                            resultCode: .connected,
+                            connectSpeed: call.connectSpeed == 0 ? 100_000_000 : call.connectSpeed,
+                            receiveWindowSize: configuration.receiveWindow,
+                            processingDelay: configuration.processingDelay
+                        )
+                    )
+                )
+            )
             actions.append(.callConnected(CallInformation(call)))
         case .incoming:
             call.state = .waitConnect
             call.deadline = now + configuration.callStateTimeout
             calls[callID] = call
-            actions.append(.send(.incomingCallReply(IncomingCallReply(
-                callID: callID, peerCallID: peerCallID, resultCode: .connect, receiveWindowSize: configuration.receiveWindow,
-                transmitDelay: configuration.processingDelay))))
+            actions.append(
+                .send(
+                    .incomingCallReply(
+                        IncomingCallReply(
+                            callID: callID,
+                            peerCallID: peerCallID,
+                            resultCode: .connect,
+                            receiveWindowSize: configuration.receiveWindow,
+                            transmitDelay: configuration.processingDelay
+                        )
+                    )
+                )
+            )
         }
         return actions
     }
 
     private mutating func receiveOutgoingCallReply(_ reply: OutgoingCallReply, into actions: inout [ControlAction]) {
-        guard configuration.role == .pns, var call = calls[reply.peerCallID], call.state == .waitReply, call.direction == .outgoing else {
+        guard configuration.role == .pns, var call = calls[reply.peerCallID], call.state == .waitReply,
+            call.direction == .outgoing
+        else {
             actions.append(.violation(.unknownCall(.outgoingCallReply, callID: reply.peerCallID)))
             return
         }
         guard reply.resultCode == .connected else {
-            removeCall(call.callID, reason: .outgoingCallRefused(result: reply.resultCode, error: reply.errorCode, cause: reply.causeCode), into: &actions)
+            removeCall(
+                call.callID,
+                reason: .outgoingCallRefused(result: reply.resultCode, error: reply.errorCode, cause: reply.causeCode),
+                into: &actions
+            )
             return
         }
         call.state = .established
@@ -432,13 +600,23 @@ public struct ControlConnection: Sendable {
         actions.append(.callConnected(CallInformation(call)))
     }
 
-    private mutating func receiveIncomingCallReply(_ reply: IncomingCallReply, now: NIODeadline, into actions: inout [ControlAction]) {
-        guard configuration.role == .pac, var call = calls[reply.peerCallID], call.state == .waitReply, call.direction == .incoming else {
+    private mutating func receiveIncomingCallReply(
+        _ reply: IncomingCallReply,
+        now: NIODeadline,
+        into actions: inout [ControlAction]
+    ) {
+        guard configuration.role == .pac, var call = calls[reply.peerCallID], call.state == .waitReply,
+            call.direction == .incoming
+        else {
             actions.append(.violation(.unknownCall(.incomingCallReply, callID: reply.peerCallID)))
             return
         }
         guard reply.resultCode == .connect else {
-            removeCall(call.callID, reason: .incomingCallRefused(result: reply.resultCode, error: reply.errorCode), into: &actions)
+            removeCall(
+                call.callID,
+                reason: .incomingCallRefused(result: reply.resultCode, error: reply.errorCode),
+                into: &actions
+            )
             return
         }
         // RFC 2637 §3.2.3.1: answer the call, send Incoming-Call-Connected.
@@ -450,15 +628,29 @@ public struct ControlConnection: Sendable {
         call.framing = .asynchronous
         call.connectSpeed = 100_000_000
         calls[call.callID] = call
-        actions.append(.send(.incomingCallConnected(IncomingCallConnected(
-            peerCallID: reply.callID, connectSpeed: call.connectSpeed, receiveWindowSize: configuration.receiveWindow,
-            transmitDelay: configuration.processingDelay, framingType: .asynchronous))))
+        actions.append(
+            .send(
+                .incomingCallConnected(
+                    IncomingCallConnected(
+                        peerCallID: reply.callID,
+                        connectSpeed: call.connectSpeed,
+                        receiveWindowSize: configuration.receiveWindow,
+                        transmitDelay: configuration.processingDelay,
+                        framingType: .asynchronous
+                    )
+                )
+            )
+        )
         actions.append(.callConnected(CallInformation(call)))
     }
 
     /// Clears one of our calls: the PNS sends Call-Clear-Request and waits for the
     /// Call-Disconnect-Notify; the PAC sends Call-Disconnect-Notify and is done.
-    public mutating func clearCall(_ callID: UInt16, result: CallDisconnectResult = .adminShutdown, now: NIODeadline) -> [ControlAction] {
+    public mutating func clearCall(
+        _ callID: UInt16,
+        result: CallDisconnectResult = .adminShutdown,
+        now: NIODeadline
+    ) -> [ControlAction] {
         var actions: [ControlAction] = []
         guard state == .established || state == .waitStopReply, var call = calls[callID] else { return actions }
         switch configuration.role {
@@ -503,7 +695,11 @@ public struct ControlConnection: Sendable {
         return actions
     }
 
-    private mutating func stop(reason: StopControlConnectionReason, now: NIODeadline, into actions: inout [ControlAction]) {
+    private mutating func stop(
+        reason: StopControlConnectionReason,
+        now: NIODeadline,
+        into actions: inout [ControlAction]
+    ) {
         switch state {
         case .established, .waitControlReply:
             clearAllCalls(into: &actions)
@@ -533,7 +729,11 @@ public struct ControlConnection: Sendable {
         offers.removeAll()
     }
 
-    private mutating func close(_ reason: ControlCloseReason, into actions: inout [ControlAction], emitClose: Bool = true) {
+    private mutating func close(
+        _ reason: ControlCloseReason,
+        into actions: inout [ControlAction],
+        emitClose: Bool = true
+    ) {
         guard state != .closed else { return }
         clearAllCalls(into: &actions)
         state = .closed
@@ -572,7 +772,8 @@ public struct ControlConnection: Sendable {
             idleDeadline = now + configuration.echoInterval
         }
         // RFC 2637 §3.2.1: a call stuck in a transition closes the whole connection.
-        let stuck = (calls.values.filter { ($0.deadline.map { now >= $0 }) ?? false }.map(\.callID)
+        let stuck =
+            (calls.values.filter { ($0.deadline.map { now >= $0 }) ?? false }.map(\.callID)
             + offers.values.filter { ($0.deadline.map { now >= $0 }) ?? false }.compactMap(\.peerCallID)).min()
         if let stuck {
             close(.callTimeout(callID: stuck), into: &actions)
@@ -584,23 +785,39 @@ public struct ControlConnection: Sendable {
 extension PeerInformation {
     init(request: StartControlConnectionRequest) {
         self.init(
-            protocolVersion: request.protocolVersion, framingCapabilities: request.framingCapabilities,
-            bearerCapabilities: request.bearerCapabilities, maximumChannels: request.maximumChannels,
-            firmwareRevision: request.firmwareRevision, hostName: request.hostName.printable, vendor: request.vendor.printable)
+            protocolVersion: request.protocolVersion,
+            framingCapabilities: request.framingCapabilities,
+            bearerCapabilities: request.bearerCapabilities,
+            maximumChannels: request.maximumChannels,
+            firmwareRevision: request.firmwareRevision,
+            hostName: request.hostName.printable,
+            vendor: request.vendor.printable
+        )
     }
 
     init(reply: StartControlConnectionReply) {
         self.init(
-            protocolVersion: reply.protocolVersion, framingCapabilities: reply.framingCapabilities,
-            bearerCapabilities: reply.bearerCapabilities, maximumChannels: reply.maximumChannels,
-            firmwareRevision: reply.firmwareRevision, hostName: reply.hostName.printable, vendor: reply.vendor.printable)
+            protocolVersion: reply.protocolVersion,
+            framingCapabilities: reply.framingCapabilities,
+            bearerCapabilities: reply.bearerCapabilities,
+            maximumChannels: reply.maximumChannels,
+            firmwareRevision: reply.firmwareRevision,
+            hostName: reply.hostName.printable,
+            vendor: reply.vendor.printable
+        )
     }
 }
 
 extension CallInformation {
     init(_ call: ControlConnection.Call) {
         self.init(
-            callID: call.callID, peerCallID: call.peerCallID ?? 0, direction: call.direction, peerWindow: call.peerWindow,
-            peerProcessingDelay: call.peerProcessingDelay, framing: call.framing, connectSpeed: call.connectSpeed)
+            callID: call.callID,
+            peerCallID: call.peerCallID ?? 0,
+            direction: call.direction,
+            peerWindow: call.peerWindow,
+            peerProcessingDelay: call.peerProcessingDelay,
+            framing: call.framing,
+            connectSpeed: call.connectSpeed
+        )
     }
 }

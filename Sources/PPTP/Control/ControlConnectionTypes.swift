@@ -38,12 +38,21 @@ public struct ControlConnectionConfiguration: Hashable, Sendable {
     public var acceptsCalls: Bool
 
     public init(
-        role: PPTPRole, hostName: String = "", vendor: String = "swift-pptp", firmwareRevision: UInt16 = 1,
+        role: PPTPRole,
+        hostName: String = "",
+        vendor: String = "swift-pptp",
+        firmwareRevision: UInt16 = 1,
         framingCapabilities: FramingCapabilities = [.asynchronous, .synchronous],
-        bearerCapabilities: BearerCapabilities = [.analog, .digital], maximumChannels: UInt16 = 0,
-        establishTimeout: TimeAmount = .seconds(60), echoInterval: TimeAmount = .seconds(60),
-        echoTimeout: TimeAmount = .seconds(60), callStateTimeout: TimeAmount = .seconds(60),
-        stopTimeout: TimeAmount = .seconds(10), receiveWindow: UInt16 = 64, processingDelay: UInt16 = 0, acceptsCalls: Bool = true
+        bearerCapabilities: BearerCapabilities = [.analog, .digital],
+        maximumChannels: UInt16 = 0,
+        establishTimeout: TimeAmount = .seconds(60),
+        echoInterval: TimeAmount = .seconds(60),
+        echoTimeout: TimeAmount = .seconds(60),
+        callStateTimeout: TimeAmount = .seconds(60),
+        stopTimeout: TimeAmount = .seconds(10),
+        receiveWindow: UInt16 = 64,
+        processingDelay: UInt16 = 0,
+        acceptsCalls: Bool = true
     ) {
         self.role = role
         self.hostName = hostName
@@ -99,8 +108,13 @@ public struct CallInformation: Hashable, Sendable {
     public var connectSpeed: UInt32
 
     public init(
-        callID: UInt16, peerCallID: UInt16, direction: CallDirection, peerWindow: UInt16, peerProcessingDelay: UInt16 = 0,
-        framing: FramingType = .asynchronous, connectSpeed: UInt32 = 0
+        callID: UInt16,
+        peerCallID: UInt16,
+        direction: CallDirection,
+        peerWindow: UInt16,
+        peerProcessingDelay: UInt16 = 0,
+        framing: FramingType = .asynchronous,
+        connectSpeed: UInt32 = 0
     ) {
         self.callID = callID
         self.peerCallID = peerCallID
@@ -192,8 +206,10 @@ public enum ControlCloseReason: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .localStop(let reason): return "stopped locally (\(reason))"
         case .peerStopped(let reason): return "peer sent Stop-Control-Connection-Request (\(reason))"
-        case .peerRefused(let result, let error): return "peer refused the control connection: \(result)" + (error == .none ? "" : ", error \(error)")
-        case .unsupportedVersion(let version): return "peer speaks PPTP version \(version >> 8).\(version & 0xFF), which we do not support"
+        case .peerRefused(let result, let error):
+            return "peer refused the control connection: \(result)" + (error == .none ? "" : ", error \(error)")
+        case .unsupportedVersion(let version):
+            return "peer speaks PPTP version \(version >> 8).\(version & 0xFF), which we do not support"
         case .establishTimeout: return "no Start-Control-Connection exchange within the time limit"
         case .echoTimeout: return "no Echo-Reply from the peer"
         case .callTimeout(let id): return "call \(id) did not progress within a minute"

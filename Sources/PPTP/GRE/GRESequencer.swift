@@ -26,9 +26,15 @@ public struct GRESequencerConfiguration: Hashable, Sendable {
     public var maximumAckTimeout: TimeAmount
 
     public init(
-        receiveWindow: UInt16 = 16384, reorderWindow: Int = 64, reorderTimeout: TimeAmount = .milliseconds(50), reorderCapacity: Int = 32,
-        ackTimeout: TimeAmount = .milliseconds(100), ackThreshold: Int = 16, respectPeerWindow: Bool = true,
-        minimumAckTimeout: TimeAmount = .milliseconds(100), maximumAckTimeout: TimeAmount = .seconds(10)
+        receiveWindow: UInt16 = 16384,
+        reorderWindow: Int = 64,
+        reorderTimeout: TimeAmount = .milliseconds(50),
+        reorderCapacity: Int = 32,
+        ackTimeout: TimeAmount = .milliseconds(100),
+        ackThreshold: Int = 16,
+        respectPeerWindow: Bool = true,
+        minimumAckTimeout: TimeAmount = .milliseconds(100),
+        maximumAckTimeout: TimeAmount = .seconds(10)
     ) {
         self.receiveWindow = receiveWindow
         self.reorderWindow = max(1, reorderWindow)
@@ -130,7 +136,8 @@ public struct GRESequencer<Payload: Sendable>: Sendable {
     public private(set) var adaptiveTimeout: TimeAmount
     private var oldestUnackedDeadline: NIODeadline?
 
-    public init(configuration: GRESequencerConfiguration = .init(), peerWindow: UInt16, peerProcessingDelay: UInt16 = 0) {
+    public init(configuration: GRESequencerConfiguration = .init(), peerWindow: UInt16, peerProcessingDelay: UInt16 = 0)
+    {
         self.configuration = configuration
         self.peerWindow = peerWindow
         self.window = max(1, Int(peerWindow) / 2)
@@ -293,7 +300,9 @@ public struct GRESequencer<Payload: Sendable>: Sendable {
 
     /// Numbers a packet that goes out whatever the window: PPP control frames, so that
     /// negotiation and keepalives never stall behind data.
-    public mutating func sequenceNextPacketIgnoringWindow(now: NIODeadline) -> (sequence: UInt32, acknowledgment: UInt32?) {
+    public mutating func sequenceNextPacketIgnoringWindow(
+        now: NIODeadline
+    ) -> (sequence: UInt32, acknowledgment: UInt32?) {
         numberPacket(now: now)
     }
 

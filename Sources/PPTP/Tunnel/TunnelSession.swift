@@ -46,9 +46,18 @@ public struct TunnelSession: Sendable {
     /// Headroom `send` needs before the payload: the largest GRE header and PPP/MPPE header.
     public static let headroom = GREHeader.maximumLength + PPPDataPath.maximumHeaderLength
 
-    public init(call: CallInformation, gre: GRESequencerConfiguration, ppp: PPPSessionConfiguration, random: any RandomNumberGenerator & Sendable) {
+    public init(
+        call: CallInformation,
+        gre: GRESequencerConfiguration,
+        ppp: PPPSessionConfiguration,
+        random: any RandomNumberGenerator & Sendable
+    ) {
         self.call = call
-        self.sequencer = GRESequencer(configuration: gre, peerWindow: call.peerWindow, peerProcessingDelay: call.peerProcessingDelay)
+        self.sequencer = GRESequencer(
+            configuration: gre,
+            peerWindow: call.peerWindow,
+            peerProcessingDelay: call.peerProcessingDelay
+        )
         self.ppp = PPPSession(configuration: ppp, random: random)
     }
 
@@ -122,8 +131,11 @@ public struct TunnelSession: Sendable {
         let numbers = sequencer.sequenceNextPacketIgnoringWindow(now: now)
         let payload = frame.serialized()
         let header = GREHeader(
-            payloadLength: UInt16(truncatingIfNeeded: payload.readableBytes), callID: call.peerCallID,
-            sequenceNumber: numbers.sequence, acknowledgmentNumber: numbers.acknowledgment)
+            payloadLength: UInt16(truncatingIfNeeded: payload.readableBytes),
+            callID: call.peerCallID,
+            sequenceNumber: numbers.sequence,
+            acknowledgmentNumber: numbers.acknowledgment
+        )
         var buffer = ByteBuffer()
         buffer.reserveCapacity(header.encodedLength + payload.readableBytes)
         GREPacket(header: header, payload: payload).write(to: &buffer)
@@ -143,7 +155,10 @@ public struct TunnelSession: Sendable {
     /// headers are written in front of it (`headroom` octets are needed) and the payload is
     /// encrypted in place. Returns the range of the GRE packet, or why it was dropped.
     public mutating func send(
-        _ protocolNumber: PPPProtocolNumber, in buffer: UnsafeMutableRawBufferPointer, payload: Range<Int>, now: NIODeadline
+        _ protocolNumber: PPPProtocolNumber,
+        in buffer: UnsafeMutableRawBufferPointer,
+        payload: Range<Int>,
+        now: NIODeadline
     ) -> Result<Range<Int>, PPPDropReason> {
         // Check the window before MPPE consumes a coherency count for a packet never sent.
         guard sequencer.windowIsOpen else {
@@ -157,8 +172,11 @@ public struct TunnelSession: Sendable {
         }
         guard let numbers = sequencer.sequenceNextPacket(now: now) else { return .failure(.peerWindowFull) }
         let header = GREHeader(
-            payloadLength: UInt16(truncatingIfNeeded: payload.upperBound - frameStart), callID: call.peerCallID,
-            sequenceNumber: numbers.sequence, acknowledgmentNumber: numbers.acknowledgment)
+            payloadLength: UInt16(truncatingIfNeeded: payload.upperBound - frameStart),
+            callID: call.peerCallID,
+            sequenceNumber: numbers.sequence,
+            acknowledgmentNumber: numbers.acknowledgment
+        )
         let start = frameStart - header.encodedLength
         guard start >= 0 else { return .failure(.tooLarge(payload.count)) }
         header.write(to: UnsafeMutableRawBufferPointer(rebasing: buffer[start..<frameStart]))
@@ -169,7 +187,10 @@ public struct TunnelSession: Sendable {
     ///
     /// Returns the network packet found in place, if any, and actions: control frames to send,
     /// PPP events, packets released from the reorder buffer, an acknowledgment to send at once.
-    public mutating func receiveGRE(_ buffer: UnsafeMutableRawBufferPointer, now: NIODeadline) -> (packet: TunnelPacket?, actions: [TunnelAction]) {
+    public mutating func receiveGRE(
+        _ buffer: UnsafeMutableRawBufferPointer,
+        now: NIODeadline
+    ) -> (packet: TunnelPacket?, actions: [TunnelAction]) {
         let header: GREHeader
         do {
             header = try GREHeader.parse(UnsafeRawBufferPointer(buffer))
@@ -205,7 +226,12 @@ public struct TunnelSession: Sendable {
     }
 
     /// Processes one in-order PPP frame.
-    private mutating func process(_ buffer: UnsafeMutableRawBufferPointer, frame: Range<Int>, now: NIODeadline, into actions: inout [TunnelAction]) -> TunnelPacket? {
+    private mutating func process(
+        _ buffer: UnsafeMutableRawBufferPointer,
+        frame: Range<Int>,
+        now: NIODeadline,
+        into actions: inout [TunnelAction]
+    ) -> TunnelPacket? {
         switch ppp.dataPath.decapsulate(buffer, frame: frame) {
         case .ipv4(let range): return .ipv4(range)
         case .ipv6(let range): return .ipv6(range)

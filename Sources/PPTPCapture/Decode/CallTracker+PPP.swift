@@ -36,13 +36,24 @@ extension CallTracker {
             case .ccp:
                 return ccpPacket(try CCPMessage(packet), identifier: packet.identifier, sender: sender)
             case .pap:
-                return papPacket(try PAPMessage(packet), identifier: packet.identifier, sender: sender, context: context)
+                return papPacket(
+                    try PAPMessage(packet),
+                    identifier: packet.identifier,
+                    sender: sender,
+                    context: context
+                )
             default:
-                return chapPacket(try CHAPMessage(packet), identifier: packet.identifier, sender: sender, context: context)
+                return chapPacket(
+                    try CHAPMessage(packet),
+                    identifier: packet.identifier,
+                    sender: sender,
+                    context: context
+                )
             }
         } catch {
             pppErrors += 1
-            return "\(number) code=\(packet.code.rawValue) id=0x\(hex(packet.identifier, 1)) (not decoded: \(error.explanation))"
+            return
+                "\(number) code=\(packet.code.rawValue) id=0x\(hex(packet.identifier, 1)) (not decoded: \(error.explanation))"
         }
     }
 
@@ -93,14 +104,21 @@ extension CallTracker {
             )
         case .terminateAck:
             endEvents.append(
-                EndEvent(what: .lcpTerminateAck, side: sender, frame: currentFrame, time: currentTime, text: "\(sender) sent LCP Terminate-Ack")
+                EndEvent(
+                    what: .lcpTerminateAck,
+                    side: sender,
+                    frame: currentFrame,
+                    time: currentTime,
+                    text: "\(sender) sent LCP Terminate-Ack"
+                )
             )
         case .echoRequest:
             echo.request(from: sender, identifier: UInt32(identifier), time: currentTime, frame: currentFrame)
         case .echoReply:
             echo.reply(from: sender, identifier: UInt32(identifier))
         case .protocolReject(let rejected, _):
-            let note = "\(sender) sent Protocol-Reject for \(rejected) (0x\(hex(rejected.rawValue, 4))): it does not run it"
+            let note =
+                "\(sender) sent Protocol-Reject for \(rejected) (0x\(hex(rejected.rawValue, 4))): it does not run it"
             lcp.note(note)
             switch rejected {
             case .ipv6cp: ipv6cp.note(note)
@@ -178,7 +196,13 @@ extension CallTracker {
             authMessage = String(decoding: text, as: UTF8.self)
             authFailure = "PAP Authenticate-Nak \(quotedText(text))"
             endEvents.append(
-                EndEvent(what: .authenticationFailure, side: sender, frame: currentFrame, time: currentTime, text: "\(sender) refused the PAP password (Authenticate-Nak)")
+                EndEvent(
+                    what: .authenticationFailure,
+                    side: sender,
+                    frame: currentFrame,
+                    time: currentTime,
+                    text: "\(sender) refused the PAP password (Authenticate-Nak)"
+                )
             )
             return "PAP AuthNak \(id) \(quotedText(text))"
         case .unknown(let code, let data):
@@ -228,7 +252,8 @@ extension CallTracker {
             authOutcome = "succeeded"
             authMessage = String(decoding: text, as: UTF8.self)
             if authMethod == .msCHAPv2, let hash = verifiedHash, let response = lastResponse?.exchange,
-                case .msCHAPv2(let authenticatorChallenge, let peerChallenge, let ntResponse, let userName) = response.values
+                case .msCHAPv2(let authenticatorChallenge, let peerChallenge, let ntResponse, let userName) = response
+                    .values
             {
                 // RFC 2759 §5: S= proves that the authenticator knows the password too.
                 authenticatorResponseVerified = MSCHAPv2.checkAuthenticatorResponse(
@@ -247,7 +272,8 @@ extension CallTracker {
             var line = "CHAP Failure \(id) \(quotedText(text))"
             if authMethod == .msCHAPv1 || authMethod == .msCHAPv2, let failure = try? MSCHAPFailure(text) {
                 authFailureCode = failure.error.rawValue
-                authFailure = "E=\(failure.error)" + (failure.retryAllowed ? ", retry allowed" : "")
+                authFailure =
+                    "E=\(failure.error)" + (failure.retryAllowed ? ", retry allowed" : "")
                     + (failure.message.map { ", message \"\($0)\"" } ?? "")
                 line += " → \(failure)"
                 if let next = failure.challenge, next.count == MSCHAPv2.challengeLength, authMethod == .msCHAPv2 {
@@ -263,7 +289,8 @@ extension CallTracker {
                     side: sender,
                     frame: currentFrame,
                     time: currentTime,
-                    text: "\(sender) refused the \(authMethod?.description ?? "CHAP") response: \(authFailure ?? "failure")"
+                    text:
+                        "\(sender) refused the \(authMethod?.description ?? "CHAP") response: \(authFailure ?? "failure")"
                 )
             )
             return line
@@ -330,7 +357,8 @@ extension CallTracker {
         guard let credentials = context.options.credentials else { return }
         guard let secret = credentials.secret(user: exchange.user, server: exchange.authenticatorName) else {
             credentialCheck = .noSecretForUser
-            credentialDetail = "the \(credentials.sourceName) has no secret for user \"\(exchange.user)\""
+            credentialDetail =
+                "the \(credentials.sourceName) has no secret for user \"\(exchange.user)\""
                 + (exchange.authenticatorName.isEmpty ? "" : " and server \"\(exchange.authenticatorName)\"")
             return
         }
@@ -345,20 +373,27 @@ extension CallTracker {
             keyMaterial = nil
             switch exchange.method {
             case .msCHAPv2, .msCHAPv1:
-                credentialDetail = "the \(credentials.sourceName) does not give the NT-Response that user \"\(exchange.user)\" sent (\(exchange.method)): it is not the password this client used"
+                credentialDetail =
+                    "the \(credentials.sourceName) does not give the NT-Response that user \"\(exchange.user)\" sent (\(exchange.method)): it is not the password this client used"
             case .chapMD5:
-                credentialDetail = "the password does not give the CHAP-MD5 response that user \"\(exchange.user)\" sent"
+                credentialDetail =
+                    "the password does not give the CHAP-MD5 response that user \"\(exchange.user)\" sent"
             default:
                 credentialDetail = "the password is not the one user \"\(exchange.user)\" sent with PAP"
             }
             return
         }
         credentialCheck = .matched
-        credentialDetail = "the \(credentials.sourceName) matches the \(exchange.method) exchange of user \"\(exchange.user)\""
+        credentialDetail =
+            "the \(credentials.sourceName) matches the \(exchange.method) exchange of user \"\(exchange.user)\""
         verifiedHash = secret.hash
         switch exchange.values {
         case .msCHAPv2(_, _, let ntResponse, _):
-            keyMaterial = try? MPPEKeyMaterial.msCHAPv2(passwordHash: secret.hash, ntResponse: ntResponse, isServer: true)
+            keyMaterial = try? MPPEKeyMaterial.msCHAPv2(
+                passwordHash: secret.hash,
+                ntResponse: ntResponse,
+                isServer: true
+            )
         case .msCHAPv1(let challenge, _):
             keyMaterial = try? MPPEKeyMaterial.msCHAPv1(passwordHash: secret.hash, challenge: challenge)
         case .chapMD5, .pap:
@@ -403,7 +438,9 @@ extension CallTracker {
         case .decrypted(let plaintext, let late, let skipped):
             counters.skippedCounts += skipped
             guard MPPEStream.looksLikePPP(plaintext),
-                let inner = try? plaintext.withUnsafeBytes({ bytes throws(PPPWireError) in try PPPFrameHeader.parse(bytes) })
+                let inner = try? plaintext.withUnsafeBytes({ bytes throws(PPPWireError) in
+                    try PPPFrameHeader.parse(bytes)
+                })
             else {
                 counters.invalid += 1
                 return text + " DECRYPTED INTO GARBAGE (\(plaintext.count) octets): wrong key or lost synchronisation"
@@ -414,7 +451,14 @@ extension CallTracker {
             var prefix = text
             if late { prefix += " (late, key from cache)" }
             if skipped > 0 { prefix += " (\(skipped) count\(skipped == 1 ? "" : "s") skipped)" }
-            let innerText = innerPacket(inner.protocolNumber, body, direction: direction, held: held, context: context, output: &output)
+            let innerText = innerPacket(
+                inner.protocolNumber,
+                body,
+                direction: direction,
+                held: held,
+                context: context,
+                output: &output
+            )
             return prefix + " → " + innerText
         }
     }
@@ -424,7 +468,9 @@ extension CallTracker {
         guard context.options.credentials != nil else { return nil }
         guard credentialCheck == .matched, let material = keyMaterial, let authenticator else {
             if mppeSetupProblem == nil {
-                mppeSetupProblem = credentialCheck == .mismatched ? nil : "no MS-CHAP exchange with a matching secret was seen before the encrypted packets"
+                mppeSetupProblem =
+                    credentialCheck == .mismatched
+                    ? nil : "no MS-CHAP exchange with a matching secret was seen before the encrypted packets"
             }
             return nil
         }
@@ -484,7 +530,9 @@ extension CallTracker {
         traffic[direction, default: .init()].ipPackets += 1
         traffic[direction, default: .init()].ipOctets += body.count
         if context.options.collectInnerPackets {
-            output.inner.append(InnerIPPacket(call: index, direction: direction, time: held.time, frame: held.frame, bytes: body))
+            output.inner.append(
+                InnerIPPacket(call: index, direction: direction, time: held.time, frame: held.frame, bytes: body)
+            )
         }
         return summary.text
     }

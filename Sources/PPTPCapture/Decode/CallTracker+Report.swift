@@ -149,7 +149,8 @@ extension CallTracker {
                     detail = "\(decrypted) of \(encrypted) encrypted packets decrypted"
                 } else {
                     status = "partly decrypted"
-                    detail = "\(decrypted) of \(encrypted) encrypted packets decrypted"
+                    detail =
+                        "\(decrypted) of \(encrypted) encrypted packets decrypted"
                         + (mppeSetupProblem.map { "; \($0)" } ?? "")
                 }
             }
@@ -188,10 +189,12 @@ extension CallTracker {
             " at \(formatSeconds(event.time.seconds(since: start), decimals: 3)) s (frame \(event.frame))"
         }
 
-        if authOutcome == "failed", let failure = events.first(where: { if case .authenticationFailure = $0.what { true } else { false } })
+        if authOutcome == "failed",
+            let failure = events.first(where: { if case .authenticationFailure = $0.what { true } else { false } })
         {
             let who = authenticator ?? failure.side ?? .server
-            let summary = "Authentication failed: the \(who) rejected \(authMethod?.description ?? "the") user \"\(user ?? "?")\""
+            let summary =
+                "Authentication failed: the \(who) rejected \(authMethod?.description ?? "the") user \"\(user ?? "?")\""
                 + (authFailure.map { " (\($0))" } ?? "") + at(failure) + then(after: failure)
             return EndingReport(
                 cause: .authenticationFailed,
@@ -208,8 +211,12 @@ extension CallTracker {
                 if case .lcpTerminateRequest = $0.what, $0.side == side, $0.frame > firstMissed.frame { return true }
                 return false
             }
-            let heard = lastHeard[side.other].map { " (the \(side.other) was last heard at \(formatSeconds($0.seconds(since: start), decimals: 3)) s)" } ?? ""
-            var summary = "Echo timeout: the \(side) sent \(run.count) LCP Echo-Requests that were never answered\(heard)"
+            let heard =
+                lastHeard[side.other].map {
+                    " (the \(side.other) was last heard at \(formatSeconds($0.seconds(since: start), decimals: 3)) s)"
+                } ?? ""
+            var summary =
+                "Echo timeout: the \(side) sent \(run.count) LCP Echo-Requests that were never answered\(heard)"
             if let terminate {
                 summary += ", then ended the session: \(terminate.text)" + at(terminate) + then(after: terminate)
             } else {
@@ -224,9 +231,15 @@ extension CallTracker {
             )
         }
         if let first = events.first(where: { if case .lcpTerminateRequest = $0.what { true } else { false } }) {
-            let summary = "The \(first.side.map { "\($0)" } ?? "peer") ended the PPP session: \(first.text)" + at(first) + then(after: first)
+            let summary =
+                "The \(first.side.map { "\($0)" } ?? "peer") ended the PPP session: \(first.text)" + at(first)
+                + then(after: first)
             let reason: String
-            if case .lcpTerminateRequest(let text) = first.what, !text.isEmpty { reason = " \"\(text)\"" } else { reason = "" }
+            if case .lcpTerminateRequest(let text) = first.what, !text.isEmpty {
+                reason = " \"\(text)\""
+            } else {
+                reason = ""
+            }
             return EndingReport(
                 cause: .lcpTerminate,
                 initiator: first.side,
@@ -266,7 +279,8 @@ extension CallTracker {
         return EndingReport(
             cause: .stillUp,
             initiator: nil,
-            summary: "Still up when the capture ended (last packet at \(formatSeconds(lastTime.seconds(since: start), decimals: 3)) s)",
+            summary:
+                "Still up when the capture ended (last packet at \(formatSeconds(lastTime.seconds(since: start), decimals: 3)) s)",
             brief: "still up at the end of the capture",
             steps: steps
         )

@@ -180,7 +180,14 @@ struct CallTracker: Sendable {
         let sender: PeerSide = direction == .clientToServer ? .client : .server
         currentFrame = packet.frame
         currentTime = packet.time
-        let text = ppp(packet.payload, sender: sender, direction: direction, packet: packet, context: context, output: &output)
+        let text = ppp(
+            packet.payload,
+            sender: sender,
+            direction: direction,
+            packet: packet,
+            context: context,
+            output: &output
+        )
         output.lines.append((packet.frame, packet.time, direction, Self.fields(packet.header), text))
     }
 
@@ -200,7 +207,11 @@ struct CallTracker: Sendable {
         } catch {
             pppErrors += 1
             output.problems.append(
-                ProblemReport(severity: "warning", frame: packet.frame, text: "call \(index): PPP frame not decoded: \(error.explanation)")
+                ProblemReport(
+                    severity: "warning",
+                    frame: packet.frame,
+                    text: "call \(index): PPP frame not decoded: \(error.explanation)"
+                )
             )
             return "PPP (not decoded: \(error.explanation), \(payload.readableBytes) octets)"
         }
@@ -219,10 +230,24 @@ struct CallTracker: Sendable {
             return controlPacket(number, packet, sender: sender, context: context)
         case .compressedDatagram:
             traffic[direction, default: .init()].pppDataFrames += 1
-            return mppePacket(information, sender: sender, direction: direction, held: packet, context: context, output: &output)
+            return mppePacket(
+                information,
+                sender: sender,
+                direction: direction,
+                held: packet,
+                context: context,
+                output: &output
+            )
         case .ipv4, .ipv6:
             traffic[direction, default: .init()].pppDataFrames += 1
-            return innerPacket(number, information, direction: direction, held: packet, context: context, output: &output)
+            return innerPacket(
+                number,
+                information,
+                direction: direction,
+                held: packet,
+                context: context,
+                output: &output
+            )
         default:
             traffic[direction, default: .init()].pppDataFrames += 1
             return "PPP protocol \(number) (0x\(hex(number.rawValue, 4))), \(information.count) octets"

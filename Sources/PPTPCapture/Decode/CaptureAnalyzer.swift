@@ -66,7 +66,9 @@ public struct CaptureAnalyzer: Sendable {
         switch event {
         case .tcpOpened(let key, let opening, let frame, let time):
             let index = connections.count + 1
-            connections.append(ConnectionTracker(index: index, key: key, sawHandshake: opening == .handshake, time: time))
+            connections.append(
+                ConnectionTracker(index: index, key: key, sawHandshake: opening == .handshake, time: time)
+            )
             connectionIndex[key] = index - 1
             line(
                 frame: frame,
@@ -74,7 +76,8 @@ public struct CaptureAnalyzer: Sendable {
                 kind: .tcp,
                 connection: index,
                 direction: .clientToServer,
-                "TCP control connection \(index) \(key)" + (opening == .handshake ? " opened (SYN)" : " already open when the capture started")
+                "TCP control connection \(index) \(key)"
+                    + (opening == .handshake ? " opened (SYN)" : " already open when the capture started")
             )
         case .controlData(let key, let direction, let bytes, let frame, let time):
             controlData(key, direction, bytes, frame: frame, time: time)
@@ -83,7 +86,8 @@ public struct CaptureAnalyzer: Sendable {
             statistics.tcpGapOctets += missing
             guard let index = connectionIndex[key] else { return }
             connections[index].streams[direction, default: ControlStream()].gap()
-            let text = "\(missing) octets of the control connection \(direction) were never captured: messages in them are lost"
+            let text =
+                "\(missing) octets of the control connection \(direction) were never captured: messages in them are lost"
             problem("warning", frame: frame, text)
             line(frame: frame, time: time, kind: .note, connection: index + 1, direction: Self.flow(direction), text)
         case .tcpHalfClosed(let key, let direction, let frame, let time):
@@ -91,19 +95,54 @@ public struct CaptureAnalyzer: Sendable {
             let side: PeerSide = direction == .toServer ? .client : .server
             connections[index].closing.append("\(side) sent FIN")
             connections[index].lastTime = time
-            endEvent(connection: index, .tcpFin, side: side, frame: frame, time: time, text: "\(side) closed the TCP control connection (FIN)")
-            line(frame: frame, time: time, kind: .tcp, connection: index + 1, direction: Self.flow(direction), "TCP FIN: the \(side) closed its side of the control connection")
+            endEvent(
+                connection: index,
+                .tcpFin,
+                side: side,
+                frame: frame,
+                time: time,
+                text: "\(side) closed the TCP control connection (FIN)"
+            )
+            line(
+                frame: frame,
+                time: time,
+                kind: .tcp,
+                connection: index + 1,
+                direction: Self.flow(direction),
+                "TCP FIN: the \(side) closed its side of the control connection"
+            )
         case .tcpClosed(let key, let reason, let frame, let time):
             guard let index = connectionIndex[key] else { return }
             connections[index].lastTime = time
             switch reason {
             case .fin:
                 connections[index].closing.append("closed by FIN in both directions")
-                line(frame: frame, time: time, kind: .tcp, connection: index + 1, direction: nil, "TCP control connection \(index + 1) closed (FIN both ways)")
+                line(
+                    frame: frame,
+                    time: time,
+                    kind: .tcp,
+                    connection: index + 1,
+                    direction: nil,
+                    "TCP control connection \(index + 1) closed (FIN both ways)"
+                )
             case .reset:
                 connections[index].closing.append("reset (RST)")
-                endEvent(connection: index, .tcpReset, side: nil, frame: frame, time: time, text: "the TCP control connection was reset (RST)")
-                line(frame: frame, time: time, kind: .tcp, connection: index + 1, direction: nil, "TCP RST: control connection \(index + 1) reset")
+                endEvent(
+                    connection: index,
+                    .tcpReset,
+                    side: nil,
+                    frame: frame,
+                    time: time,
+                    text: "the TCP control connection was reset (RST)"
+                )
+                line(
+                    frame: frame,
+                    time: time,
+                    kind: .tcp,
+                    connection: index + 1,
+                    direction: nil,
+                    "TCP RST: control connection \(index + 1) reset"
+                )
             case .replaced:
                 connections[index].closing.append("replaced by a new connection with the same ports")
             case .evicted:
@@ -113,7 +152,13 @@ public struct CaptureAnalyzer: Sendable {
             }
             connections[index].closed = true
         case .gre(let source, let destination, let payload, let frames, let time):
-            gre(source: source, destination: destination, payload: payload, frame: frames.last ?? event.frame, time: time)
+            gre(
+                source: source,
+                destination: destination,
+                payload: payload,
+                frame: frames.last ?? event.frame,
+                time: time
+            )
         case .diagnostic(let diagnostic, let frame, let time):
             self.diagnostic(diagnostic, frame: frame, time: time)
         }
@@ -135,7 +180,11 @@ public struct CaptureAnalyzer: Sendable {
                 "frame \(frame): IPv4 header checksum 0x\(hex(stored, 4)) from \(source) to \(destination) should be 0x\(hex(computed, 4)) (used anyway)"
             )
         case .fragmentsAbandoned(let key, _, let frames):
-            problem("warning", frame: frame, "IP fragments of \(key.source) → \(key.destination) never completed (frames \(frames.map(String.init).joined(separator: ", "))): the datagram is lost")
+            problem(
+                "warning",
+                frame: frame,
+                "IP fragments of \(key.source) → \(key.destination) never completed (frames \(frames.map(String.init).joined(separator: ", "))): the datagram is lost"
+            )
         case .fragmentHeld:
             statistics.ipFragments += 1
         case .duplicateFragment, .skipped:
@@ -169,7 +218,8 @@ public struct CaptureAnalyzer: Sendable {
                 problem("warning", frame: frame, text)
                 line(frame: frame, time: time, kind: .note, connection: index + 1, direction: sender.sending, text)
             case .framingLost(let error):
-                let text = "control stream from the \(sender) lost its framing: \(error.explanation); hunting for the next message"
+                let text =
+                    "control stream from the \(sender) lost its framing: \(error.explanation); hunting for the next message"
                 connections[index].problems.append(text)
                 problem("error", frame: frame, text)
                 line(frame: frame, time: time, kind: .note, connection: index + 1, direction: sender.sending, text)
@@ -219,9 +269,17 @@ public struct CaptureAnalyzer: Sendable {
         case .stopControlConnectionRequest(let m):
             let text = "\(sender) sent Stop-Control-Connection-Request (reason \(m.reason.rawValue): \(m.reason))"
             connections[index].stop = text
-            endEvent(connection: index, .stopControlConnection(text: text), side: sender, frame: frame, time: time, text: text)
+            endEvent(
+                connection: index,
+                .stopControlConnection(text: text),
+                side: sender,
+                frame: frame,
+                time: time,
+                text: text
+            )
         case .stopControlConnectionReply(let m):
-            let text = "\(sender) answered Stop-Control-Connection-Reply (result \(m.resultCode.rawValue): \(m.resultCode))"
+            let text =
+                "\(sender) answered Stop-Control-Connection-Reply (result \(m.resultCode.rawValue): \(m.resultCode))"
             connections[index].stop = (connections[index].stop.map { $0 + "; " } ?? "") + text
         case .echoRequest(let m):
             connections[index].echo.request(from: sender, identifier: m.identifier, time: time, frame: frame)
@@ -232,11 +290,13 @@ public struct CaptureAnalyzer: Sendable {
             assign(call: call, side: sender, callID: m.callID)
             callIndex = call
         case .outgoingCallReply(let m):
-            callIndex = findCall(connection: index) { $0.callIDs[receiver] == m.peerCallID && $0.callIDs[sender] == nil }
+            callIndex =
+                findCall(connection: index) { $0.callIDs[receiver] == m.peerCallID && $0.callIDs[sender] == nil }
                 ?? newCall(connection: index, kind: "outgoing", time: time, assignedBy: receiver, callID: m.peerCallID)
             if let callIndex {
                 assign(call: callIndex, side: sender, callID: m.callID)
-                calls[callIndex - 1].setup = "\(sender) answered result \(m.resultCode.rawValue) (\(m.resultCode)), speed \(m.connectSpeed), receive window \(m.receiveWindowSize)"
+                calls[callIndex - 1].setup =
+                    "\(sender) answered result \(m.resultCode.rawValue) (\(m.resultCode)), speed \(m.connectSpeed), receive window \(m.receiveWindowSize)"
                 if m.resultCode != .connected {
                     calls[callIndex - 1].setupFailed = true
                     note = "the \(sender) REFUSED the call: \(m.resultCode)"
@@ -247,11 +307,13 @@ public struct CaptureAnalyzer: Sendable {
             assign(call: call, side: sender, callID: m.callID)
             callIndex = call
         case .incomingCallReply(let m):
-            callIndex = findCall(connection: index) { $0.callIDs[receiver] == m.peerCallID && $0.callIDs[sender] == nil }
+            callIndex =
+                findCall(connection: index) { $0.callIDs[receiver] == m.peerCallID && $0.callIDs[sender] == nil }
                 ?? newCall(connection: index, kind: "incoming", time: time, assignedBy: receiver, callID: m.peerCallID)
             if let callIndex {
                 assign(call: callIndex, side: sender, callID: m.callID)
-                calls[callIndex - 1].setup = "\(sender) answered result \(m.resultCode.rawValue) (\(m.resultCode)), receive window \(m.receiveWindowSize)"
+                calls[callIndex - 1].setup =
+                    "\(sender) answered result \(m.resultCode.rawValue) (\(m.resultCode)), receive window \(m.receiveWindowSize)"
                 if m.resultCode != .connect {
                     calls[callIndex - 1].setupFailed = true
                     note = "the \(sender) REFUSED the incoming call: \(m.resultCode)"
@@ -260,14 +322,22 @@ public struct CaptureAnalyzer: Sendable {
         case .incomingCallConnected(let m):
             callIndex = findCall(connection: index) { $0.callIDs[receiver] == m.peerCallID }
             if let callIndex {
-                calls[callIndex - 1].setup = (calls[callIndex - 1].setup ?? "") + "; connected at \(m.connectSpeed) bps, framing \(m.framingType)"
+                calls[callIndex - 1].setup =
+                    (calls[callIndex - 1].setup ?? "")
+                    + "; connected at \(m.connectSpeed) bps, framing \(m.framingType)"
             }
         case .callClearRequest(let m):
             // RFC 2637 §2.12: the PNS names the call by its own Call ID.
             callIndex = findCall(connection: index) { $0.callIDs[sender] == m.callID }
             if let callIndex {
                 calls[callIndex - 1].endEvents.append(
-                    .init(what: .callClearRequest, side: sender, frame: frame, time: time, text: "\(sender) sent Call-Clear-Request")
+                    .init(
+                        what: .callClearRequest,
+                        side: sender,
+                        frame: frame,
+                        time: time,
+                        text: "\(sender) sent Call-Clear-Request"
+                    )
                 )
             }
         case .callDisconnectNotify(let m):
@@ -276,7 +346,13 @@ public struct CaptureAnalyzer: Sendable {
             if let callIndex {
                 let text = "\(sender) sent Call-Disconnect-Notify (result \(m.resultCode.rawValue): \(m.resultCode))"
                 calls[callIndex - 1].endEvents.append(
-                    .init(what: .callDisconnectNotify(result: m.resultCode, text: text), side: sender, frame: frame, time: time, text: text)
+                    .init(
+                        what: .callDisconnectNotify(result: m.resultCode, text: text),
+                        side: sender,
+                        frame: frame,
+                        time: time,
+                        text: text
+                    )
                 )
             }
         case .wanErrorNotify(let m):
@@ -296,7 +372,15 @@ public struct CaptureAnalyzer: Sendable {
         )
         if let note {
             problem("warning", frame: frame, note)
-            line(frame: frame, time: time, kind: .note, connection: index + 1, call: callIndex, direction: sender.sending, note)
+            line(
+                frame: frame,
+                time: time,
+                kind: .note,
+                connection: index + 1,
+                call: callIndex,
+                direction: sender.sending,
+                note
+            )
         }
     }
 
@@ -353,7 +437,13 @@ public struct CaptureAnalyzer: Sendable {
 
     // MARK: GRE
 
-    private mutating func gre(source: IPAddress, destination: IPAddress, payload: [UInt8], frame: Int, time: CaptureTimestamp) {
+    private mutating func gre(
+        source: IPAddress,
+        destination: IPAddress,
+        payload: [UInt8],
+        frame: Int,
+        time: CaptureTimestamp
+    ) {
         statistics.greDatagrams += 1
         let packet: GREPacket
         do {
@@ -374,7 +464,13 @@ public struct CaptureAnalyzer: Sendable {
             target = orphan(route, time: time)
         }
         let context = self.context
-        let output = calls[target.call - 1].receive(packet, direction: target.direction, frame: frame, time: time, context: context)
+        let output = calls[target.call - 1].receive(
+            packet,
+            direction: target.direction,
+            frame: frame,
+            time: time,
+            context: context
+        )
         absorb(output, call: target.call)
     }
 
@@ -414,7 +510,8 @@ public struct CaptureAnalyzer: Sendable {
         if let connection { connections[connection].calls.append(index) }
         let side: PeerSide = route.destination == client ? .client : .server
         assign(call: index, side: side, callID: route.callID)
-        let text = "GRE for Call ID 0x\(hex(route.callID, 4)) (\(route.source) > \(route.destination)) whose call set-up was not captured: followed as call \(index)"
+        let text =
+            "GRE for Call ID 0x\(hex(route.callID, 4)) (\(route.source) > \(route.destination)) whose call set-up was not captured: followed as call \(index)"
         problem("warning", frame: nil, text)
         return (index, side.other.sending)
     }
@@ -498,7 +595,9 @@ public struct CaptureAnalyzer: Sendable {
             $0 + ($1.traffic[.clientToServer]?.ipPackets ?? 0) + ($1.traffic[.serverToClient]?.ipPackets ?? 0)
         }
         if problemsDropped > 0 {
-            problems.append(ProblemReport(severity: "warning", frame: nil, text: "\(problemsDropped) more problems not listed"))
+            problems.append(
+                ProblemReport(severity: "warning", frame: nil, text: "\(problemsDropped) more problems not listed")
+            )
         }
         let file = FileReport(
             path: options.path,

@@ -52,11 +52,15 @@ public enum CaptureDecoder {
                     severity: "critical",
                     call: item.call,
                     title: "Password of user \"\(item.user)\" found in the word list: \(shown)",
-                    detail: "Candidate \(item.candidateNumber ?? 0) of the list gives the \(item.method) response captured. Anyone with this capture and a word list logs in as this user\(item.method.hasPrefix("MS-CHAP") ? " and decrypts the session" : ""). Change the password, and stop using PPTP."
+                    detail:
+                        "Candidate \(item.candidateNumber ?? 0) of the list gives the \(item.method) response captured. Anyone with this capture and a word list logs in as this user\(item.method.hasPrefix("MS-CHAP") ? " and decrypts the session" : ""). Change the password, and stop using PPTP."
                 ),
                 at: 0
             )
-            report.headline.insert("PASSWORD FOUND in the word list for user \"\(item.user)\" (call \(item.call), \(item.method)): \(shown)", at: 0)
+            report.headline.insert(
+                "PASSWORD FOUND in the word list for user \"\(item.user)\" (call \(item.call), \(item.method)): \(shown)",
+                at: 0
+            )
         }
     }
 

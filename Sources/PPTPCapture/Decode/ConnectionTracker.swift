@@ -65,7 +65,8 @@ struct ConnectionTracker: Sendable {
             setup: setup,
             echo: echo.report("PPTP Echo"),
             stop: stop,
-            closed: closing.isEmpty ? (closed ? "closed" : "still open at the end of the capture") : closing.joined(separator: "; "),
+            closed: closing.isEmpty
+                ? (closed ? "closed" : "still open at the end of the capture") : closing.joined(separator: "; "),
             calls: calls,
             problems: problems
         )

@@ -6,7 +6,8 @@ enum ControlMessageText {
     static func describe(_ message: ControlMessage) -> String {
         switch message {
         case .startControlConnectionRequest(let m):
-            return "SCCRQ Start-Control-Connection-Request version=\(version(m.protocolVersion)) framing=\(m.framingCapabilities)"
+            return
+                "SCCRQ Start-Control-Connection-Request version=\(version(m.protocolVersion)) framing=\(m.framingCapabilities)"
                 + " bearer=\(m.bearerCapabilities) max-channels=\(m.maximumChannels) firmware=0x\(hex(m.firmwareRevision, 4))"
                 + " host=\(m.hostName) vendor=\(m.vendor)"
         case .startControlConnectionReply(let m):
@@ -55,12 +56,14 @@ enum ControlMessageText {
             return "Call-Clear-Request call-id=0x\(hex(m.callID, 4))"
         case .callDisconnectNotify(let m):
             var text = "Call-Disconnect-Notify call-id=0x\(hex(m.callID, 4))"
-            text += " result=\(m.resultCode.rawValue) (\(m.resultCode))\(error(m.errorCode, m.resultCode == .generalError))"
+            text +=
+                " result=\(m.resultCode.rawValue) (\(m.resultCode))\(error(m.errorCode, m.resultCode == .generalError))"
             if m.causeCode != 0 { text += " cause=\(m.causeCode)" }
             if !m.callStatistics.text.isEmpty { text += " statistics=\(m.callStatistics)" }
             return text
         case .wanErrorNotify(let m):
-            return "WAN-Error-Notify peer-call-id=0x\(hex(m.peerCallID, 4)) crc=\(m.crcErrors) framing=\(m.framingErrors)"
+            return
+                "WAN-Error-Notify peer-call-id=0x\(hex(m.peerCallID, 4)) crc=\(m.crcErrors) framing=\(m.framingErrors)"
                 + " hardware-overruns=\(m.hardwareOverruns) buffer-overruns=\(m.bufferOverruns)"
                 + " timeouts=\(m.timeoutErrors) alignment=\(m.alignmentErrors)"
         case .setLinkInfo(let m):

@@ -93,7 +93,8 @@ extension PPTPWireError {
         case .greKeyAbsent: "GRE key bit clear (RFC 2637 §4.1 requires it)"
         case .greChecksumOrRoutingPresent: "GRE checksum or routing bit set (RFC 2637 §4.1 forbids them)"
         case .greReservedFieldsSet(let flags): "GRE reserved flags set (0x\(hex(flags, 4)))"
-        case .grePayloadLength(let declared, let available): "GRE payload length \(declared) but \(available) octets present"
+        case .grePayloadLength(let declared, let available):
+            "GRE payload length \(declared) but \(available) octets present"
         }
     }
 }
@@ -105,8 +106,10 @@ extension PPPWireError {
         case .truncated(let needed, let available): "truncated (\(available) of \(needed) octets)"
         case .invalidProtocolField(let value): "invalid PPP protocol field 0x\(hex(value, 4))"
         case .packetLengthBelowHeader(let length): "packet Length \(length) below 4"
-        case .packetLengthAboveFrame(let length, let available): "packet Length \(length) but \(available) octets in the frame"
-        case .optionLength(let type, let length, let available): "option \(type) with length \(length) (\(available) octets left)"
+        case .packetLengthAboveFrame(let length, let available):
+            "packet Length \(length) but \(available) octets in the frame"
+        case .optionLength(let type, let length, let available):
+            "option \(type) with length \(length) (\(available) octets left)"
         case .fieldLength(let declared, let available): "a field of \(declared) octets with \(available) left"
         case .unexpectedLength(let expected, let actual): "\(actual) octets where \(expected) are required"
         case .malformedText(let field): "malformed \(Character(Unicode.Scalar(field)))= field"

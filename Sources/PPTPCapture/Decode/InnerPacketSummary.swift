@@ -15,12 +15,16 @@ struct InnerPacketSummary: Hashable, Sendable {
         do {
             packet = try IPv4Packet(parsing: ByteBuffer(bytes: bytes))
         } catch {
-            return InnerPacketSummary(text: "IPv4 (malformed: \(error.explanation), \(bytes.count) octets)", isValid: false)
+            return InnerPacketSummary(
+                text: "IPv4 (malformed: \(error.explanation), \(bytes.count) octets)",
+                isValid: false
+            )
         }
         let header = packet.header
         var text = "IPv4 "
         if header.isFragment && header.fragmentOffset != 0 {
-            text += "\(header.source) > \(header.destination) \(header.payloadProtocol) fragment id=0x\(hex(header.identification, 4))"
+            text +=
+                "\(header.source) > \(header.destination) \(header.payloadProtocol) fragment id=0x\(hex(header.identification, 4))"
             text += " offset=\(header.fragmentOffset) length \(header.totalLength - header.headerLength)"
         } else {
             text += transport(
@@ -32,7 +36,8 @@ struct InnerPacketSummary: Hashable, Sendable {
             if header.isFragment { text += " (first fragment id=0x\(hex(header.identification, 4)))" }
         }
         if !packet.hasValidChecksum {
-            text += " (BAD IPv4 header checksum 0x\(hex(header.headerChecksum, 4)), should be 0x\(hex(packet.computedChecksum, 4)))"
+            text +=
+                " (BAD IPv4 header checksum 0x\(hex(header.headerChecksum, 4)), should be 0x\(hex(packet.computedChecksum, 4)))"
         }
         return InnerPacketSummary(text: text, isValid: packet.hasValidChecksum && header.totalLength == bytes.count)
     }
@@ -51,7 +56,10 @@ struct InnerPacketSummary: Hashable, Sendable {
                 )
             return InnerPacketSummary(text: text, isValid: true)
         } catch {
-            return InnerPacketSummary(text: "IPv6 (malformed: \(error.explanation), \(bytes.count) octets)", isValid: false)
+            return InnerPacketSummary(
+                text: "IPv6 (malformed: \(error.explanation), \(bytes.count) octets)",
+                isValid: false
+            )
         }
     }
 
@@ -97,8 +105,10 @@ struct InnerPacketSummary: Hashable, Sendable {
             return text
         case .udp:
             var reader = payload
-            guard let (sourcePort, destinationPort, length, _) = reader.readMultipleIntegers(
-                as: (UInt16, UInt16, UInt16, UInt16).self)
+            guard
+                let (sourcePort, destinationPort, length, _) = reader.readMultipleIntegers(
+                    as: (UInt16, UInt16, UInt16, UInt16).self
+                )
             else {
                 return "\(source) > \(destination) UDP (truncated)"
             }

@@ -77,7 +77,9 @@ struct MPPEStream: Sendable {
 
     /// Whether decrypted octets look like a PPP packet: a valid protocol field and, for IPv4, a correct header.
     static func looksLikePPP(_ plaintext: [UInt8]) -> Bool {
-        guard let header = try? plaintext.withUnsafeBytes({ bytes throws(PPPWireError) in try PPPFrameHeader.parse(bytes) })
+        guard
+            let header = try? plaintext.withUnsafeBytes({ bytes throws(PPPWireError) in try PPPFrameHeader.parse(bytes)
+            })
         else { return false }
         let body = Array(plaintext.dropFirst(header.encodedLength))
         switch header.protocolNumber {

@@ -134,10 +134,21 @@ public enum ReportRenderer {
         var lines: [String] = []
         let name = pad(negotiation.protocolName, 8)
         if negotiation.clientOptions == nil && negotiation.serverOptions == nil {
-            lines.append("  \(name) " + (negotiation.requests == 0 ? "not negotiated" : "not opened (\(negotiation.requests) requests)"))
+            lines.append(
+                "  \(name) "
+                    + (negotiation.requests == 0 ? "not negotiated" : "not opened (\(negotiation.requests) requests)")
+            )
         } else {
-            lines.append("  \(name) client asked " + (negotiation.clientOptions.map { $0.isEmpty ? "nothing" : $0.joined(separator: " ") } ?? "(no acknowledged request)"))
-            lines.append("  \(pad("", 8)) server asked " + (negotiation.serverOptions.map { $0.isEmpty ? "nothing" : $0.joined(separator: " ") } ?? "(no acknowledged request)"))
+            lines.append(
+                "  \(name) client asked "
+                    + (negotiation.clientOptions.map { $0.isEmpty ? "nothing" : $0.joined(separator: " ") }
+                        ?? "(no acknowledged request)")
+            )
+            lines.append(
+                "  \(pad("", 8)) server asked "
+                    + (negotiation.serverOptions.map { $0.isEmpty ? "nothing" : $0.joined(separator: " ") }
+                        ?? "(no acknowledged request)")
+            )
         }
         for note in negotiation.notes { lines.append("  \(pad("", 8)) \(note)") }
         return lines
@@ -147,7 +158,8 @@ public enum ReportRenderer {
         var lines: [String] = []
         var header = "  \(call.kind) call"
         if let connection = call.connection { header += " on control connection \(connection)" }
-        header += ", \(formatSeconds(call.startOffset, decimals: 3)) s to \(formatSeconds(call.endOffset, decimals: 3)) s (\(formatSeconds(call.durationSeconds, decimals: 3)) s)"
+        header +=
+            ", \(formatSeconds(call.startOffset, decimals: 3)) s to \(formatSeconds(call.endOffset, decimals: 3)) s (\(formatSeconds(call.durationSeconds, decimals: 3)) s)"
         lines.append(header)
         lines.append("  " + peer(call.client, role: "Client"))
         lines.append("  " + peer(call.server, role: "Server"))
@@ -171,7 +183,11 @@ public enum ReportRenderer {
             if let authenticator = auth.authenticator { text += ", \(authenticator) authenticates" }
             if let name = auth.authenticatorName { text += " as \"\(name)\"" }
             text += ", user \"\(auth.user ?? "?")\": \(auth.outcome.uppercased())"
-            if let failure = auth.failure { text += " — \(failure)" } else if let message = auth.message { text += " (\"\(message)\")" }
+            if let failure = auth.failure {
+                text += " — \(failure)"
+            } else if let message = auth.message {
+                text += " (\"\(message)\")"
+            }
             if auth.attempts > 1 { text += ", \(auth.attempts) attempts" }
             lines.append(text)
             var check = "           credentials: \(auth.credentialCheck)"
@@ -193,7 +209,8 @@ public enum ReportRenderer {
         }
         if let detail = mppe.detail { mppeLine += " — \(detail)" }
         lines.append(mppeLine)
-        for (name, direction) in [("client→server", mppe.clientToServer), ("server→client", mppe.serverToClient)] where direction.encrypted > 0 {
+        for (name, direction) in [("client→server", mppe.clientToServer), ("server→client", mppe.serverToClient)]
+        where direction.encrypted > 0 {
             var text = "           \(name): \(direction.encrypted) encrypted, \(direction.decrypted) decrypted"
             if direction.late > 0 { text += " (\(direction.late) late, from the key cache)" }
             if direction.failed > 0 { text += ", \(direction.failed) not decrypted" }
@@ -203,23 +220,30 @@ public enum ReportRenderer {
             }
             if direction.skippedCounts > 0 { text += ", \(direction.skippedCounts) counts skipped" }
             if direction.resetRequests > 0 { text += ", \(direction.resetRequests) CCP Reset-Requests" }
-            for (reason, count) in direction.failures.sorted(by: { $0.key < $1.key }) { text += "; \(count)× \(reason)" }
+            for (reason, count) in direction.failures.sorted(by: { $0.key < $1.key }) {
+                text += "; \(count)× \(reason)"
+            }
             lines.append(text)
         }
         for (name, traffic) in [("client→server", call.clientToServer), ("server→client", call.serverToClient)] {
-            var text = "  \(name == "client→server" ? "Traffic:" : "        ") \(name): \(traffic.grePackets) GRE packets"
+            var text =
+                "  \(name == "client→server" ? "Traffic:" : "        ") \(name): \(traffic.grePackets) GRE packets"
             if traffic.greAcknowledgmentOnly > 0 { text += " (\(traffic.greAcknowledgmentOnly) acknowledgment only)" }
-            text += ", \(traffic.greOctets) octets of PPP; \(traffic.pppControlPackets) control packets, \(traffic.pppDataFrames) data frames; \(traffic.ipPackets) IP packets, \(traffic.ipOctets) octets"
+            text +=
+                ", \(traffic.greOctets) octets of PPP; \(traffic.pppControlPackets) control packets, \(traffic.pppDataFrames) data frames; \(traffic.ipPackets) IP packets, \(traffic.ipOctets) octets"
             let sequence = traffic.sequence
             if let first = sequence.first, let highest = sequence.highest {
-                text += "; GRE seq \(first)…\(highest): \(sequence.missing) missing, \(sequence.reordered) reordered, \(sequence.duplicates) duplicates"
+                text +=
+                    "; GRE seq \(first)…\(highest): \(sequence.missing) missing, \(sequence.reordered) reordered, \(sequence.duplicates) duplicates"
             }
             lines.append(text)
         }
         lines.append("  Echo:    \(call.echo.summary)")
         lines.append("  Ended:   \(call.ending.summary)")
         for step in call.ending.steps {
-            lines.append("           \(pad(formatSeconds(step.offset, decimals: 3), 10, left: true)) s  #\(step.frame)  \(step.text)")
+            lines.append(
+                "           \(pad(formatSeconds(step.offset, decimals: 3), 10, left: true)) s  #\(step.frame)  \(step.text)"
+            )
         }
         return lines.map { wrap($0, indent: "           ") }
     }

@@ -103,8 +103,9 @@ struct EchoTracker: Sendable {
 
     /// A reply from `side`: answers the latest unanswered request of the other side with this identifier.
     mutating func reply(from side: PeerSide, identifier: UInt32) {
-        if let index = requests.lastIndex(where: { $0.side == side.other && $0.identifier == identifier && !$0.answered })
-        {
+        if let index = requests.lastIndex(where: {
+            $0.side == side.other && $0.identifier == identifier && !$0.answered
+        }) {
             requests[index].answered = true
         }
     }
@@ -172,7 +173,9 @@ struct GRESequenceTracker: Sendable {
     mutating func observe(sequence: UInt32?, acknowledgment: UInt32?) {
         if let acknowledgment {
             if let highest = report.highestAcknowledgment {
-                if Self.distance(from: highest, to: acknowledgment) > 0 { report.highestAcknowledgment = acknowledgment }
+                if Self.distance(from: highest, to: acknowledgment) > 0 {
+                    report.highestAcknowledgment = acknowledgment
+                }
             } else {
                 report.highestAcknowledgment = acknowledgment
             }
@@ -255,7 +258,9 @@ struct ReorderBuffer: Sendable {
             ready.append(packet)  // the same number twice while waiting: a duplicate
         }
         // Give up gaps that waited too long or hold too many packets.
-        while !held.isEmpty, held.count > window || oldestHeldTime.map({ $0.duration(to: packet.time) > timeout }) == true {
+        while !held.isEmpty,
+            held.count > window || oldestHeldTime.map({ $0.duration(to: packet.time) > timeout }) == true
+        {
             skipToOldestHeld()
             drainConsecutive(into: &ready)
         }
@@ -278,7 +283,9 @@ struct ReorderBuffer: Sendable {
 
     private mutating func skipToOldestHeld() {
         guard let next = expected else { return }
-        let lowest = held.keys.min { GRESequenceTracker.distance(from: next, to: $0) < GRESequenceTracker.distance(from: next, to: $1) }
+        let lowest = held.keys.min {
+            GRESequenceTracker.distance(from: next, to: $0) < GRESequenceTracker.distance(from: next, to: $1)
+        }
         if let lowest { expected = lowest }
     }
 

@@ -29,7 +29,10 @@ public enum FuzzEntryPoints {
                 }
             }
             // One maximum-size message plus one read, at most.
-            precondition(decoder.bufferedBytes <= Int(ControlMessage.maximumLength) + 64, "control stream buffers without bound")
+            precondition(
+                decoder.bufferedBytes <= Int(ControlMessage.maximumLength) + 64,
+                "control stream buffers without bound"
+            )
         }
         _ = try? ControlMessage(parsing: ByteBuffer(bytes: data))
     }
@@ -47,8 +50,13 @@ public enum FuzzEntryPoints {
         var tunnel: TunnelSession?
         var random = FuzzRandom(state: UInt64(data.count) &* 0x9E37_79B9)
         let ppp = PPPSessionConfiguration(
-            role: .server, policy: PPPPolicy(authentication: [.msCHAPv2, .pap], encryption: EncryptionPolicy(required: false, strengths: [.bits128])),
-            ipcp: .assigning(local: IPv4Address(203, 0, 113, 1), peer: IPv4Address(203, 0, 113, 2), dns: [], nbns: []))
+            role: .server,
+            policy: PPPPolicy(
+                authentication: [.msCHAPv2, .pap],
+                encryption: EncryptionPolicy(required: false, strengths: [.bits128])
+            ),
+            ipcp: .assigning(local: IPv4Address(203, 0, 113, 1), peer: IPv4Address(203, 0, 113, 2), dns: [], nbns: [])
+        )
         var sequence: UInt32 = 0
         var index = 0
         func take(_ count: Int) -> [UInt8] {
@@ -66,12 +74,24 @@ public enum FuzzEntryPoints {
                 let actions = control.receive(bytes: body, now: now)
                 precondition(actions.count <= 8 + body.count / 12 * 4, "control connection acts without bound")
                 for action in actions {
-                    if case .callOffered(let offer) = action { _ = control.answerCall(peerCallID: offer.peerCallID, with: 0x4242, now: now) }
+                    if case .callOffered(let offer) = action {
+                        _ = control.answerCall(peerCallID: offer.peerCallID, with: 0x4242, now: now)
+                    }
                 }
-                if tunnel == nil, let call = control.calls[0x4242], call.state == .established, let peer = call.peerCallID {
+                if tunnel == nil, let call = control.calls[0x4242], call.state == .established,
+                    let peer = call.peerCallID
+                {
                     var session = TunnelSession(
-                        call: CallInformation(callID: 0x4242, peerCallID: peer, direction: .outgoing, peerWindow: call.peerWindow),
-                        gre: GRESequencerConfiguration(), ppp: ppp, random: random)
+                        call: CallInformation(
+                            callID: 0x4242,
+                            peerCallID: peer,
+                            direction: .outgoing,
+                            peerWindow: call.peerWindow
+                        ),
+                        gre: GRESequencerConfiguration(),
+                        ppp: ppp,
+                        random: random
+                    )
                     _ = session.start(now: now)
                     tunnel = session
                 }
@@ -86,9 +106,19 @@ public enum FuzzEntryPoints {
                 // A PPP packet of the protocol the next two octets name, in a valid GRE packet.
                 guard var session = tunnel, body.count >= 2 else { continue }
                 let protocolNumber = PPPProtocolNumber(UInt16(body[0]) << 8 | UInt16(body[1]))
-                let payload = PPPFrame(protocolNumber: protocolNumber, information: ByteBuffer(bytes: body.dropFirst(2))).serialized()
+                let payload = PPPFrame(
+                    protocolNumber: protocolNumber,
+                    information: ByteBuffer(bytes: body.dropFirst(2))
+                ).serialized()
                 var packet = ByteBuffer()
-                GREPacket(header: GREHeader(payloadLength: UInt16(payload.readableBytes), callID: 0x4242, sequenceNumber: sequence), payload: payload).write(to: &packet)
+                GREPacket(
+                    header: GREHeader(
+                        payloadLength: UInt16(payload.readableBytes),
+                        callID: 0x4242,
+                        sequenceNumber: sequence
+                    ),
+                    payload: payload
+                ).write(to: &packet)
                 sequence &+= 1
                 var bytes = Array(packet.readableBytesView)
                 let result = bytes.withUnsafeMutableBytes { session.receiveGRE($0, now: now) }
@@ -96,7 +126,10 @@ public enum FuzzEntryPoints {
                 tunnel = session
             case 3:
                 guard var session = tunnel else { continue }
-                let verdict: AuthenticationVerdict = body.first.map { $0 & 1 == 0 } ?? false ? .accept(authenticatorResponse: body.count >= 21 ? Array(body[1..<21]) : nil) : .reject(.authenticationFailure)
+                let verdict: AuthenticationVerdict =
+                    body.first.map { $0 & 1 == 0 } ?? false
+                    ? .accept(authenticatorResponse: body.count >= 21 ? Array(body[1..<21]) : nil)
+                    : .reject(.authenticationFailure)
                 _ = session.receive(verdict: verdict, now: now)
                 tunnel = session
             case 4:

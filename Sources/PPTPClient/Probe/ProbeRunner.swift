@@ -34,8 +34,12 @@ public enum ProbeRunner {
         defer { close(tcp) }
 
         var session = ProbeSession(
-            server: address.description, port: port, callID: UInt16.random(in: 1...UInt16.max), magic: UInt32.random(in: 1...UInt32.max),
-            greTimeout: greTimeout)
+            server: address.description,
+            port: port,
+            callID: UInt16.random(in: 1...UInt16.max),
+            magic: UInt32.random(in: 1...UInt32.max),
+            greTimeout: greTimeout
+        )
         guard let batch = try? PacketBatch(capacity: 16) else { return session.report }
         var actions = session.start(now: .now())
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -55,8 +59,11 @@ public enum ProbeRunner {
             actions = []
             if session.finished { return session.report }
             let now = NIODeadline.now()
-            let wait = session.nextDeadline.map { max(0, Int32(min(1000, ($0 - now).nanoseconds / 1_000_000)) ) } ?? 1000
-            var fds = [pollfd(fd: tcp, events: Int16(POLLIN), revents: 0), pollfd(fd: gre.fileDescriptor, events: Int16(POLLIN), revents: 0)]
+            let wait = session.nextDeadline.map { max(0, Int32(min(1000, ($0 - now).nanoseconds / 1_000_000))) } ?? 1000
+            var fds = [
+                pollfd(fd: tcp, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: gre.fileDescriptor, events: Int16(POLLIN), revents: 0),
+            ]
             _ = poll(&fds, 2, wait)
             let woke = NIODeadline.now()
             if fds[0].revents != 0 {
@@ -107,7 +114,9 @@ public enum ProbeRunner {
         var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
         guard poll(&poller, 1, timeoutMilliseconds) > 0 else {
             close(fd)
-            return .failure("no answer from \(address):\(port) within \(timeoutMilliseconds / 1000) s (filtered or unreachable)")
+            return .failure(
+                "no answer from \(address):\(port) within \(timeoutMilliseconds / 1000) s (filtered or unreachable)"
+            )
         }
         var error: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
@@ -122,7 +131,9 @@ public enum ProbeRunner {
     }
 
     static func describe(_ error: Int32, _ address: IPv4Address, _ port: Int) -> String {
-        if error == ECONNREFUSED { return "\(address):\(port) refused the connection: no PPTP server there, or a firewall rejects it" }
+        if error == ECONNREFUSED {
+            return "\(address):\(port) refused the connection: no PPTP server there, or a firewall rejects it"
+        }
         return "cannot reach \(address):\(port): \(String(cString: strerror(error)))"
     }
 }

@@ -112,7 +112,9 @@ public struct ProbeLCPNegotiator: OptionNegotiator {
         if let method, !accepted.contains(method) { accepted.append(method) }
         if let proposed {
             // The server's answer to our last proposal.
-            if method != proposed, !refused.contains(proposed), !accepted.contains(proposed) { refused.append(proposed) }
+            if method != proposed, !refused.contains(proposed), !accepted.contains(proposed) {
+                refused.append(proposed)
+            }
             self.proposed = nil
         }
         candidates.removeAll { $0 == method || accepted.contains($0) || refused.contains($0) }
@@ -158,7 +160,13 @@ public enum ProbeAction: Hashable, Sendable {
 /// Connection. Reports what the server offered.
 public struct ProbeSession: Sendable {
     public private(set) var report: ProbeReport
-    private var control = ControlConnection(configuration: ControlConnectionConfiguration(role: .pns, vendor: "swift-pptp probe", establishTimeout: .seconds(15)))
+    private var control = ControlConnection(
+        configuration: ControlConnectionConfiguration(
+            role: .pns,
+            vendor: "swift-pptp probe",
+            establishTimeout: .seconds(15)
+        )
+    )
     private var lcp: NegotiationAutomaton<ProbeLCPNegotiator>
     private var sequencer: GRESequencer<[UInt8]>?
     private var call: CallInformation?
@@ -173,11 +181,16 @@ public struct ProbeSession: Sendable {
         report = ProbeReport(server: server, port: port)
         self.callID = callID
         self.greTimeout = greTimeout
-        lcp = NegotiationAutomaton(negotiator: ProbeLCPNegotiator(magic: magic), configuration: AutomatonConfiguration(restartInterval: .seconds(2), maxConfigure: 6))
+        lcp = NegotiationAutomaton(
+            negotiator: ProbeLCPNegotiator(magic: magic),
+            configuration: AutomatonConfiguration(restartInterval: .seconds(2), maxConfigure: 6)
+        )
     }
 
     public var nextDeadline: NIODeadline? {
-        [control.nextDeadline, lcp.nextDeadline, sequencer?.nextDeadline, greDeadline, overallDeadline].compactMap { $0 }.min()
+        [control.nextDeadline, lcp.nextDeadline, sequencer?.nextDeadline, greDeadline, overallDeadline].compactMap {
+            $0
+        }.min()
     }
 
     /// TCP is connected.
@@ -200,14 +213,17 @@ public struct ProbeSession: Sendable {
 
     /// A GRE packet from the server.
     public mutating func receiveGRE(_ bytes: [UInt8], now: NIODeadline) -> [ProbeAction] {
-        guard let call, let packet = try? GREPacket(parsing: ByteBuffer(bytes: bytes)), packet.header.callID == call.callID else { return [] }
+        guard let call, let packet = try? GREPacket(parsing: ByteBuffer(bytes: bytes)),
+            packet.header.callID == call.callID
+        else { return [] }
         report.greFromServer += 1
         greDeadline = nil
         if let ack = packet.header.acknowledgmentNumber { sequencer?.receiveAcknowledgment(ack, now: now) }
         guard let sequence = packet.header.sequenceNumber, var sequencer else { return [] }
         let decision = sequencer.receive(sequence: sequence, now: now)
         self.sequencer = sequencer
-        guard decision == .deliver, let frame = try? PPPFrame(parsing: packet.payload), frame.protocolNumber == .lcp || frame.protocolNumber == .chap || frame.protocolNumber == .pap,
+        guard decision == .deliver, let frame = try? PPPFrame(parsing: packet.payload),
+            frame.protocolNumber == .lcp || frame.protocolNumber == .chap || frame.protocolNumber == .pap,
             let controlPacket = try? ControlPacket(parsing: frame.information)
         else { return [] }
         if frame.protocolNumber != .lcp {
@@ -231,7 +247,10 @@ public struct ProbeSession: Sendable {
         var actions: [ProbeAction] = []
         if let deadline = greDeadline, now >= deadline {
             greDeadline = nil
-            end("control connection up but no GRE from the server: protocol 47 is blocked by a firewall or a NAT without a PPTP helper", code: 7)
+            end(
+                "control connection up but no GRE from the server: protocol 47 is blocked by a firewall or a NAT without a PPTP helper",
+                code: 7
+            )
             actions += endProbe(now: now)
         }
         if let deadline = overallDeadline, now >= deadline, !ending {
@@ -267,14 +286,27 @@ public struct ProbeSession: Sendable {
                 actions.append(.sendControl(message.serialized()))
             case .established(let peer):
                 report.control = ProbeReport.Control(
-                    protocolVersion: "\(peer.protocolVersion >> 8).\(peer.protocolVersion & 0xFF)", hostName: peer.hostName, vendor: peer.vendor,
-                    firmwareRevision: Int(peer.firmwareRevision), framing: peer.framingCapabilities.description, bearer: peer.bearerCapabilities.description,
-                    maximumChannels: Int(peer.maximumChannels))
+                    protocolVersion: "\(peer.protocolVersion >> 8).\(peer.protocolVersion & 0xFF)",
+                    hostName: peer.hostName,
+                    vendor: peer.vendor,
+                    firmwareRevision: Int(peer.firmwareRevision),
+                    framing: peer.framingCapabilities.description,
+                    bearer: peer.bearerCapabilities.description,
+                    maximumChannels: Int(peer.maximumChannels)
+                )
                 actions += perform(control.placeOutgoingCall(callID: callID, serialNumber: 1, now: now), now: now)
             case .callConnected(let info):
                 call = info
-                report.call = ProbeReport.Call(connected: true, callID: Int(info.callID), peerCallID: Int(info.peerCallID), peerWindow: Int(info.peerWindow))
-                sequencer = GRESequencer(configuration: GRESequencerConfiguration(respectPeerWindow: false), peerWindow: info.peerWindow)
+                report.call = ProbeReport.Call(
+                    connected: true,
+                    callID: Int(info.callID),
+                    peerCallID: Int(info.peerCallID),
+                    peerWindow: Int(info.peerWindow)
+                )
+                sequencer = GRESequencer(
+                    configuration: GRESequencerConfiguration(respectPeerWindow: false),
+                    peerWindow: info.peerWindow
+                )
                 greDeadline = now + greTimeout
                 actions += handleLCP(lcp.handle(.open, now: now), now: now)
                 actions += handleLCP(lcp.handle(.up, now: now), now: now)
@@ -297,7 +329,10 @@ public struct ProbeSession: Sendable {
         return actions
     }
 
-    private mutating func handleLCP(_ results: [NegotiationAutomaton<ProbeLCPNegotiator>.Action], now: NIODeadline) -> [ProbeAction] {
+    private mutating func handleLCP(
+        _ results: [NegotiationAutomaton<ProbeLCPNegotiator>.Action],
+        now: NIODeadline
+    ) -> [ProbeAction] {
         var actions: [ProbeAction] = []
         for result in results {
             switch result {
@@ -307,11 +342,20 @@ public struct ProbeSession: Sendable {
                 lcp.negotiator.linkEnded()
                 if !ending {
                     if report.greFromServer == 0 {
-                        end("control connection up but no GRE from the server: protocol 47 is blocked by a firewall or a NAT without a PPTP helper", code: 7)
+                        end(
+                            "control connection up but no GRE from the server: protocol 47 is blocked by a firewall or a NAT without a PPTP helper",
+                            code: 7
+                        )
                     } else if lcp.negotiator.offered != nil {
-                        end("the server hung up while we tried other authentication methods; it asks for \(lcp.negotiator.offered?.method?.rawValue ?? "?")", code: 0)
+                        end(
+                            "the server hung up while we tried other authentication methods; it asks for \(lcp.negotiator.offered?.method?.rawValue ?? "?")",
+                            code: 0
+                        )
                     } else {
-                        end("LCP ended before authentication: \(failure.map { "\($0)" } ?? "terminated by the server")", code: 10)
+                        end(
+                            "LCP ended before authentication: \(failure.map { "\($0)" } ?? "terminated by the server")",
+                            code: 10
+                        )
                     }
                 }
                 collect()
@@ -338,14 +382,24 @@ public struct ProbeSession: Sendable {
         report.lcp.ourOptionsNakedOrRejected = negotiator.ourRefused.map(\.description)
     }
 
-    private mutating func greFrame(_ protocolNumber: PPPProtocolNumber, _ packet: ControlPacket, now: NIODeadline) -> ByteBuffer? {
+    private mutating func greFrame(
+        _ protocolNumber: PPPProtocolNumber,
+        _ packet: ControlPacket,
+        now: NIODeadline
+    ) -> ByteBuffer? {
         guard let call, var sequencer else { return nil }
         let numbers = sequencer.sequenceNextPacketIgnoringWindow(now: now)
         self.sequencer = sequencer
-        let payload = PPPFrame(protocolNumber: protocolNumber, information: ByteBuffer(bytes: packet.bytes)).serialized()
+        let payload = PPPFrame(protocolNumber: protocolNumber, information: ByteBuffer(bytes: packet.bytes))
+            .serialized()
         var buffer = ByteBuffer()
         GREPacket(
-            header: GREHeader(payloadLength: UInt16(payload.readableBytes), callID: call.peerCallID, sequenceNumber: numbers.sequence, acknowledgmentNumber: numbers.acknowledgment),
+            header: GREHeader(
+                payloadLength: UInt16(payload.readableBytes),
+                callID: call.peerCallID,
+                sequenceNumber: numbers.sequence,
+                acknowledgmentNumber: numbers.acknowledgment
+            ),
             payload: payload
         ).write(to: &buffer)
         return buffer
@@ -364,7 +418,10 @@ public struct ProbeSession: Sendable {
         greDeadline = nil
         if report.outcome.isEmpty {
             if lcp.negotiator.stoppedAsking, let offered = lcp.negotiator.offered {
-                end("the server asks for \(offered.method?.rawValue ?? offered.description) and stops asking when offered anything else; the probe stops before authenticating", code: 0)
+                end(
+                    "the server asks for \(offered.method?.rawValue ?? offered.description) and stops asking when offered anything else; the probe stops before authenticating",
+                    code: 0
+                )
             } else {
                 end("the server asks for authentication; the probe stops before sending any", code: 0)
             }
@@ -388,10 +445,14 @@ public struct ProbeSession: Sendable {
         var out: [String] = []
         let accepted = lcp.negotiator.accepted
         if accepted.contains(.pap) { out.append("accepts PAP: passwords cross the network in clear text") }
-        if accepted.contains(.chapMD5) { out.append("accepts CHAP-MD5: the server stores clear-text passwords and CHAP gives no MPPE keys") }
+        if accepted.contains(.chapMD5) {
+            out.append("accepts CHAP-MD5: the server stores clear-text passwords and CHAP gives no MPPE keys")
+        }
         if accepted.contains(.msCHAPv1) { out.append("accepts MS-CHAPv1: its responses are easily cracked") }
         if accepted.contains(.msCHAPv2) {
-            out.append("MS-CHAPv2: a captured handshake yields the NT hash with one 2^56 DES search (chapcrack); PPTP itself is obsolete")
+            out.append(
+                "MS-CHAPv2: a captured handshake yields the NT hash with one 2^56 DES search (chapcrack); PPTP itself is obsolete"
+            )
         }
         return out
     }

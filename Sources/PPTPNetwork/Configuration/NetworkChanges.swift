@@ -88,7 +88,11 @@ public final class NetworkChanges: Sendable {
         let current = try netlink.route(to: server)
         // Table 255 is `local`: the server is one of our own addresses.
         guard current.table != 255 else { return nil }
-        let route = Route(destination: IPv4Prefix(host: server), gateway: current.gateway, interfaceIndex: current.interfaceIndex)
+        let route = Route(
+            destination: IPv4Prefix(host: server),
+            gateway: current.gateway,
+            interfaceIndex: current.interfaceIndex
+        )
         do throws(NetworkError) {
             try addRoute(route)
         } catch {
@@ -107,7 +111,11 @@ public final class NetworkChanges: Sendable {
 
     /// Routes the given networks through the tunnel interface (split tunnelling).
     @discardableResult
-    public func addRoutes(_ prefixes: [IPv4Prefix], interfaceIndex: UInt32, source: IPv4Address? = nil) throws(NetworkError)
+    public func addRoutes(
+        _ prefixes: [IPv4Prefix],
+        interfaceIndex: UInt32,
+        source: IPv4Address? = nil
+    ) throws(NetworkError)
         -> [Route]
     {
         var added: [Route] = []
@@ -177,7 +185,10 @@ public final class NetworkChanges: Sendable {
     /// if it carries our marker. Only for when no other pptp client runs in this namespace,
     /// since their routes carry the same mark. Returns the routes deleted.
     @discardableResult
-    public static func removeLeftovers(netlink: Netlink, resolvConf: ResolvConf? = ResolvConf()) throws(NetworkError)
+    public static func removeLeftovers(
+        netlink: Netlink,
+        resolvConf: ResolvConf? = ResolvConf()
+    ) throws(NetworkError)
         -> [Route]
     {
         let stale = try netlink.routes().filter { $0.routingProtocol == Route.pptpProtocol }

@@ -32,13 +32,18 @@ public final class DataPlane: Sendable {
     private let epoll: Epoll
     private let wake: EventFD
     private let commands = Mutex<[DataPlaneCommand]>([])
-    private let snapshot = Mutex<(sessions: [SessionStatistics], counters: DataPlaneCounters)>(([], DataPlaneCounters()))
+    private let snapshot = Mutex<(sessions: [SessionStatistics], counters: DataPlaneCounters)>(
+        ([], DataPlaneCounters())
+    )
     private let running = Atomic<Bool>(false)
     private let threadBox = Mutex<NamedThread?>(nil)
     private let onEvent: @Sendable (SessionKey, DataPlaneEvent) -> Void
 
     public init(
-        mode: SessionTable.Mode, tun: TunDevice, socket: RawGRESocket, configuration: Configuration = Configuration(),
+        mode: SessionTable.Mode,
+        tun: TunDevice,
+        socket: RawGRESocket,
+        configuration: Configuration = Configuration(),
         onEvent: @escaping @Sendable (SessionKey, DataPlaneEvent) -> Void
     ) throws(NetworkError) {
         self.mode = mode
@@ -101,9 +106,22 @@ public final class DataPlane: Sendable {
     // MARK: - The thread
 
     private func run() {
-        guard let receiveBatch = try? PacketBatch(capacity: configuration.batchSize, bufferSize: configuration.bufferSize, headroom: 64),
-            let tunBatch = try? PacketBatch(capacity: configuration.batchSize, bufferSize: configuration.bufferSize, headroom: 64),
-            let sendBatch = try? PacketBatch(capacity: configuration.batchSize * 2, bufferSize: configuration.bufferSize, headroom: 0)
+        guard
+            let receiveBatch = try? PacketBatch(
+                capacity: configuration.batchSize,
+                bufferSize: configuration.bufferSize,
+                headroom: 64
+            ),
+            let tunBatch = try? PacketBatch(
+                capacity: configuration.batchSize,
+                bufferSize: configuration.bufferSize,
+                headroom: 64
+            ),
+            let sendBatch = try? PacketBatch(
+                capacity: configuration.batchSize * 2,
+                bufferSize: configuration.bufferSize,
+                headroom: 0
+            )
         else { return }
         let events = Epoll.EventBuffer(capacity: 8)
         var table = SessionTable(mode: mode)
@@ -123,7 +141,12 @@ public final class DataPlane: Sendable {
                     let count = (try? tun.read(into: tunBatch, maximum: configuration.batchSize)) ?? 0
                     for slot in 0..<count {
                         let meta = tunBatch[slot]
-                        table.receiveTUN(tunBatch.buffer(slot), payload: meta.offset..<(meta.offset + meta.length), now: woke, sink: &sink)
+                        table.receiveTUN(
+                            tunBatch.buffer(slot),
+                            payload: meta.offset..<(meta.offset + meta.length),
+                            now: woke,
+                            sink: &sink
+                        )
                     }
                 case 2:
                     let count = (try? socket.receive(into: receiveBatch)) ?? 0

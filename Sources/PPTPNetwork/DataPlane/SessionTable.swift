@@ -168,7 +168,12 @@ public struct SessionTable: Sendable {
         }
     }
 
-    private mutating func withSlot(_ key: SessionKey, now: NIODeadline, sink: inout some DataPlaneSink, _ body: (inout TunnelSession) -> [TunnelAction]) {
+    private mutating func withSlot(
+        _ key: SessionKey,
+        now: NIODeadline,
+        sink: inout some DataPlaneSink,
+        _ body: (inout TunnelSession) -> [TunnelAction]
+    ) {
         guard let actions = slots[key]?.run(body) else { return }
         perform(actions, key: key, now: now, sink: &sink)
         reschedule(key)
@@ -176,7 +181,9 @@ public struct SessionTable: Sendable {
 
     private mutating func remove(_ key: SessionKey, sink: inout some DataPlaneSink) {
         guard let slot = slots.removeValue(forKey: key) else { return }
-        if let address = slot.clientAddress, byClientAddress[address.rawValue] == key { byClientAddress[address.rawValue] = nil }
+        if let address = slot.clientAddress, byClientAddress[address.rawValue] == key {
+            byClientAddress[address.rawValue] = nil
+        }
         sink.report(.removed(statistics(key, slot)), for: key)
     }
 
@@ -209,7 +216,12 @@ public struct SessionTable: Sendable {
 
     /// A GRE packet from `peer` (the IP payload of protocol 47), in a buffer the table may
     /// modify (decryption is in place).
-    public mutating func receiveGRE(from peer: IPv4Address, _ buffer: UnsafeMutableRawBufferPointer, now: NIODeadline, sink: inout some DataPlaneSink) {
+    public mutating func receiveGRE(
+        from peer: IPv4Address,
+        _ buffer: UnsafeMutableRawBufferPointer,
+        now: NIODeadline,
+        sink: inout some DataPlaneSink
+    ) {
         // RFC 2637 §4.1: the Call ID is octets 6–7 of the GRE header (Key, low half).
         guard buffer.count >= 8 else {
             counters.greUnknownSession &+= 1
@@ -259,16 +271,24 @@ public struct SessionTable: Sendable {
         }
     }
 
-    private func hasSource(_ address: IPv4Address, _ buffer: UnsafeMutableRawBufferPointer, _ range: Range<Int>) -> Bool {
+    private func hasSource(_ address: IPv4Address, _ buffer: UnsafeMutableRawBufferPointer, _ range: Range<Int>) -> Bool
+    {
         guard range.count >= 20 else { return false }
         let base = range.lowerBound + 12
-        let source = UInt32(buffer[base]) << 24 | UInt32(buffer[base + 1]) << 16 | UInt32(buffer[base + 2]) << 8 | UInt32(buffer[base + 3])
+        let source =
+            UInt32(buffer[base]) << 24 | UInt32(buffer[base + 1]) << 16 | UInt32(buffer[base + 2]) << 8
+            | UInt32(buffer[base + 3])
         return source == address.rawValue
     }
 
     /// A packet read from the TUN device, in `buffer[payload]` with `TunnelSession.headroom`
     /// octets free before it.
-    public mutating func receiveTUN(_ buffer: UnsafeMutableRawBufferPointer, payload: Range<Int>, now: NIODeadline, sink: inout some DataPlaneSink) {
+    public mutating func receiveTUN(
+        _ buffer: UnsafeMutableRawBufferPointer,
+        payload: Range<Int>,
+        now: NIODeadline,
+        sink: inout some DataPlaneSink
+    ) {
         guard payload.count >= 20 else {
             counters.tunMalformed &+= 1
             return
@@ -296,14 +316,17 @@ public struct SessionTable: Sendable {
                 return
             }
             let base = payload.lowerBound + 16
-            let destination = UInt32(buffer[base]) << 24 | UInt32(buffer[base + 1]) << 16 | UInt32(buffer[base + 2]) << 8 | UInt32(buffer[base + 3])
+            let destination =
+                UInt32(buffer[base]) << 24 | UInt32(buffer[base + 1]) << 16 | UInt32(buffer[base + 2]) << 8
+                | UInt32(buffer[base + 3])
             guard let found = byClientAddress[destination] else {
                 counters.tunNoSession &+= 1
                 return
             }
             key = found
         }
-        guard let result = withSlot(key, { $0.tunnel.send(protocolNumber, in: buffer, payload: payload, now: now) }) else {
+        guard let result = withSlot(key, { $0.tunnel.send(protocolNumber, in: buffer, payload: payload, now: now) })
+        else {
             counters.tunNoSession &+= 1
             return
         }
@@ -328,7 +351,9 @@ public struct SessionTable: Sendable {
     }
 
     private mutating func reschedule(_ key: SessionKey) {
-        guard let update = withSlot(key, { $0.updateDeadline() }), update.changed, let next = update.deadline else { return }
+        guard let update = withSlot(key, { $0.updateDeadline() }), update.changed, let next = update.deadline else {
+            return
+        }
         timers.push(next, key)
     }
 
@@ -345,7 +370,12 @@ public struct SessionTable: Sendable {
 
     // MARK: - Actions
 
-    private mutating func perform(_ actions: [TunnelAction], key: SessionKey, now: NIODeadline, sink: inout some DataPlaneSink) {
+    private mutating func perform(
+        _ actions: [TunnelAction],
+        key: SessionKey,
+        now: NIODeadline,
+        sink: inout some DataPlaneSink
+    ) {
         for action in actions {
             switch action {
             case .sendGRE(let packet):

@@ -84,15 +84,19 @@ private final class SignalDispatcher: Sendable {
             }
             for signal in signals where state.saved[signal] == nil {
                 let storage = UnsafeMutableRawPointer.allocate(byteCount: Int(cpptp_sigaction_size()), alignment: 16)
-                let result = cpptp_install_signal_handler(signal, { number in
-                    let savedErrno = errno
-                    let fd = signalPipeWriteEnd.load(ordering: .relaxed)
-                    if fd >= 0 {
-                        var byte = UInt8(truncatingIfNeeded: number)
-                        _ = write(fd, &byte, 1)
-                    }
-                    errno = savedErrno
-                }, storage)
+                let result = cpptp_install_signal_handler(
+                    signal,
+                    { number in
+                        let savedErrno = errno
+                        let fd = signalPipeWriteEnd.load(ordering: .relaxed)
+                        if fd >= 0 {
+                            var byte = UInt8(truncatingIfNeeded: number)
+                            _ = write(fd, &byte, 1)
+                        }
+                        errno = savedErrno
+                    },
+                    storage
+                )
                 if result < 0 {
                     let error = Errno(rawValue: errno)
                     storage.deallocate()

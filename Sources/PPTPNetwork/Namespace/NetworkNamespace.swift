@@ -87,7 +87,10 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
 
     /// Starts a process inside the namespace (`ip netns exec NAME …`). It is ended by
     /// `delete()` if still running.
-    public func spawn(_ arguments: [String], output: Command.OutputDestination = .inherit) throws(NetworkError)
+    public func spawn(
+        _ arguments: [String],
+        output: Command.OutputDestination = .inherit
+    ) throws(NetworkError)
         -> ChildProcess
     {
         let process = try Command.spawn(["ip", "netns", "exec", name] + arguments, output: output)
@@ -177,7 +180,12 @@ public struct VethPair: Hashable, Sendable {
         let number = vethCounter.wrappingAdd(1, ordering: .relaxed).newValue % 10_000
         let stem = "ve\(getpid() % 100_000)x\(number)"
         let first = End(namespace: firstNamespace, name: stem + "a", address: firstAddress, prefixLength: prefixLength)
-        let second = End(namespace: secondNamespace, name: stem + "b", address: secondAddress, prefixLength: prefixLength)
+        let second = End(
+            namespace: secondNamespace,
+            name: stem + "b",
+            address: secondAddress,
+            prefixLength: prefixLength
+        )
         try Command.check([
             "ip", "link", "add", first.name, "netns", firstNamespace.name, "type", "veth",
             "peer", "name", second.name, "netns", secondNamespace.name,

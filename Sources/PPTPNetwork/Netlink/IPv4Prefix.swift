@@ -23,7 +23,8 @@ public struct IPv4Prefix: Hashable, Sendable, CustomStringConvertible {
         var length = 32
         if parts.count == 2 {
             let digits = parts[1]
-            guard !digits.isEmpty, digits.count <= 2, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(digits),
+            guard !digits.isEmpty, digits.count <= 2, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
+                let value = Int(digits),
                 (0...32).contains(value)
             else { return nil }
             length = value

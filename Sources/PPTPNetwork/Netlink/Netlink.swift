@@ -103,7 +103,9 @@ public final class Netlink: Sendable {
 
     /// Opens a NETLINK_ROUTE socket in the calling thread's network namespace.
     public init() throws(NetworkError) {
-        let fd = try systemCall(.socket) { socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
+        let fd = try systemCall(.socket) {
+            socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        }
         var address = sockaddr_nl()
         address.nl_family = sa_family_t(AF_NETLINK)
         do throws(NetworkError) {
@@ -183,7 +185,8 @@ public final class Netlink: Sendable {
                 change: up == nil ? 0 : iffUp
             )
             if let mtu { writer.attribute(RTNL.linkMTU, uint32: UInt32(truncatingIfNeeded: mtu)) }
-        } answer: { _ in }
+        } answer: { _ in
+        }
     }
 
     // MARK: Addresses
@@ -193,14 +196,16 @@ public final class Netlink: Sendable {
         try exchange(.newAddress, type: RTNL.newAddress, flags: RTNL.request | RTNL.ack | RTNL.create | RTNL.exclusive)
         { writer in
             Self.writeAddress(&writer, address)
-        } answer: { _ in }
+        } answer: { _ in
+        }
     }
 
     /// Removes an address (RTM_DELADDR).
     public func deleteAddress(_ address: InterfaceAddress) throws(NetworkError) {
         try exchange(.deleteAddress, type: RTNL.deleteAddress, flags: RTNL.request | RTNL.ack) { writer in
             Self.writeAddress(&writer, address)
-        } answer: { _ in }
+        } answer: { _ in
+        }
     }
 
     /// All IPv4 addresses of the namespace, or of one interface.
@@ -244,10 +249,11 @@ public final class Netlink: Sendable {
     /// Adds a route (RTM_NEWROUTE with NLM_F_EXCL: fails with EEXIST when one to the same
     /// destination, table and metric exists).
     public func addRoute(_ route: Route) throws(NetworkError) {
-        try exchange(.newRoute, type: RTNL.newRoute, flags: RTNL.request | RTNL.ack | RTNL.create | RTNL.exclusive)
-        { writer in
+        try exchange(.newRoute, type: RTNL.newRoute, flags: RTNL.request | RTNL.ack | RTNL.create | RTNL.exclusive) {
+            writer in
             Self.writeRoute(&writer, route)
-        } answer: { _ in }
+        } answer: { _ in
+        }
     }
 
     /// Removes a route (RTM_DELROUTE). The kernel matches destination, table and metric, and the
@@ -255,7 +261,8 @@ public final class Netlink: Sendable {
     public func deleteRoute(_ route: Route) throws(NetworkError) {
         try exchange(.deleteRoute, type: RTNL.deleteRoute, flags: RTNL.request | RTNL.ack) { writer in
             Self.writeRoute(&writer, route)
-        } answer: { _ in }
+        } answer: { _ in
+        }
     }
 
     /// The route the kernel would use for a packet to `destination` (RTM_GETROUTE, as
@@ -307,7 +314,12 @@ public final class Netlink: Sendable {
 
     // MARK: Encoding
 
-    private static func writeLinkHeader(_ writer: inout NetlinkMessageWriter, index: UInt32, flags: UInt32, change: UInt32) {
+    private static func writeLinkHeader(
+        _ writer: inout NetlinkMessageWriter,
+        index: UInt32,
+        flags: UInt32,
+        change: UInt32
+    ) {
         writer.append(UInt8(AF_UNSPEC))
         writer.append(UInt8(0))
         writer.append(UInt16(0))  // ifi_type
@@ -412,7 +424,14 @@ public final class Netlink: Sendable {
                     try systemCall(.sendto) {
                         withUnsafePointer(to: &kernel) {
                             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                                sendto(fd, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_nl>.size))
+                                sendto(
+                                    fd,
+                                    bytes.baseAddress,
+                                    bytes.count,
+                                    0,
+                                    $0,
+                                    socklen_t(MemoryLayout<sockaddr_nl>.size)
+                                )
                             }
                         }
                     }

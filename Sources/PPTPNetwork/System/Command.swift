@@ -108,7 +108,11 @@ public enum Command {
     /// posix_spawn with stdin from /dev/null, the given output descriptors (-1: inherit), the
     /// default disposition for the signals we handle or ignore, and an empty signal mask (the
     /// caller may block SIGINT/SIGTERM; a child must not inherit that).
-    static func spawn(_ arguments: [String], standardOutput: Int32, standardError: Int32) throws(NetworkError)
+    static func spawn(
+        _ arguments: [String],
+        standardOutput: Int32,
+        standardError: Int32
+    ) throws(NetworkError)
         -> pid_t
     {
         guard let name = arguments.first, let executable = locate(name) else {

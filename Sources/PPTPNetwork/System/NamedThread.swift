@@ -33,12 +33,17 @@ public final class NamedThread: Sendable {
         let start = ThreadStart(name: name, namespaceDescriptor: namespaceDescriptor, body: body)
         let argument = Unmanaged.passRetained(start).toOpaque()
         var thread = pthread_t()
-        let result = pthread_create(&thread, nil, { raw in
-            guard let raw else { return nil }
-            let start = Unmanaged<ThreadStart>.fromOpaque(raw).takeRetainedValue()
-            start.run()
-            return nil
-        }, argument)
+        let result = pthread_create(
+            &thread,
+            nil,
+            { raw in
+                guard let raw else { return nil }
+                let start = Unmanaged<ThreadStart>.fromOpaque(raw).takeRetainedValue()
+                start.run()
+                return nil
+            },
+            argument
+        )
         if result != 0 {
             Unmanaged<ThreadStart>.fromOpaque(argument).release()
             if namespaceDescriptor >= 0 { closeDescriptor(namespaceDescriptor) }

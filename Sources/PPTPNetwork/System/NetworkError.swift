@@ -5,10 +5,14 @@ import SystemPackage
 public enum SystemCall: String, Hashable, Sendable, CustomStringConvertible {
     case open, close, read, write, readv, writev, ioctl, fcntl
     case socket, bind, connect, setsockopt, getsockopt, sendto, recvfrom, sendmmsg, recvmmsg
-    case epollCreate = "epoll_create1", epollControl = "epoll_ctl", epollWait = "epoll_wait"
+    case epollCreate = "epoll_create1"
+    case epollControl = "epoll_ctl"
+    case epollWait = "epoll_wait"
     case eventfd, pipe, sigaction
-    case pthreadCreate = "pthread_create", setns, unshare
-    case posixSpawn = "posix_spawn", waitpid, kill, poll
+    case pthreadCreate = "pthread_create"
+    case setns, unshare
+    case posixSpawn = "posix_spawn"
+    case waitpid, kill, poll
     case stat, lstat, readlink, symlink, unlink, rename, fsync
 
     public var description: String { rawValue }
@@ -67,9 +71,14 @@ public enum NetworkError: Error, Hashable, Sendable, CustomStringConvertible {
 
 /// The netlink requests we make (rtnetlink, rtnetlink(7)).
 public enum NetlinkRequest: String, Hashable, Sendable, CustomStringConvertible {
-    case newLink = "RTM_NEWLINK", getLink = "RTM_GETLINK"
-    case newAddress = "RTM_NEWADDR", deleteAddress = "RTM_DELADDR", getAddress = "RTM_GETADDR"
-    case newRoute = "RTM_NEWROUTE", deleteRoute = "RTM_DELROUTE", getRoute = "RTM_GETROUTE"
+    case newLink = "RTM_NEWLINK"
+    case getLink = "RTM_GETLINK"
+    case newAddress = "RTM_NEWADDR"
+    case deleteAddress = "RTM_DELADDR"
+    case getAddress = "RTM_GETADDR"
+    case newRoute = "RTM_NEWROUTE"
+    case deleteRoute = "RTM_DELROUTE"
+    case getRoute = "RTM_GETROUTE"
 
     public var description: String { rawValue }
 }

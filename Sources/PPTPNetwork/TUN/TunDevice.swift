@@ -176,7 +176,11 @@ public final class TunDevice: Sendable {
     /// Routes `destination` into the tunnel (`ip route add DEST dev NAME [src SOURCE]`).
     /// Returns the route, for `deleteRoute` or an undo log.
     @discardableResult
-    public func addRoute(_ destination: IPv4Prefix, source: IPv4Address? = nil, metric: UInt32? = nil) throws(NetworkError)
+    public func addRoute(
+        _ destination: IPv4Prefix,
+        source: IPv4Address? = nil,
+        metric: UInt32? = nil
+    ) throws(NetworkError)
         -> Route
     {
         let route = Route(destination: destination, interfaceIndex: index, preferredSource: source, metric: metric)

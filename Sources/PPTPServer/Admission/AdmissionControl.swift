@@ -12,7 +12,12 @@ public struct ServerLimits: Hashable, Sendable {
     /// A TCP connection must finish SCCRQ, OCRQ, LCP, authentication, CCP and IPCP within this.
     public var handshakeTimeout: TimeAmount
 
-    public init(maximumSessions: Int = 1000, maximumSessionsPerPeer: Int = 64, authenticationFailuresPerMinute: Int = 5, handshakeTimeout: TimeAmount = .seconds(30)) {
+    public init(
+        maximumSessions: Int = 1000,
+        maximumSessionsPerPeer: Int = 64,
+        authenticationFailuresPerMinute: Int = 5,
+        handshakeTimeout: TimeAmount = .seconds(30)
+    ) {
         self.maximumSessions = maximumSessions
         self.maximumSessionsPerPeer = maximumSessionsPerPeer
         self.authenticationFailuresPerMinute = authenticationFailuresPerMinute
@@ -30,7 +35,8 @@ public enum AdmissionRefusal: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .serverFull(let limit): return "server full (\(limit) sessions)"
         case .peerFull(let peer, let limit): return "\(peer) already has \(limit) sessions"
-        case .tooManyFailures(let peer, let failures): return "\(peer) had \(failures) authentication failures in the last minute"
+        case .tooManyFailures(let peer, let failures):
+            return "\(peer) had \(failures) authentication failures in the last minute"
         }
     }
 }
@@ -49,9 +55,13 @@ public struct AdmissionControl: Sendable {
     public mutating func admit(peer: String, now: NIODeadline) -> AdmissionRefusal? {
         guard total < limits.maximumSessions else { return .serverFull(limit: limits.maximumSessions) }
         let count = perPeer[peer, default: 0]
-        guard count < limits.maximumSessionsPerPeer else { return .peerFull(peer: peer, limit: limits.maximumSessionsPerPeer) }
+        guard count < limits.maximumSessionsPerPeer else {
+            return .peerFull(peer: peer, limit: limits.maximumSessionsPerPeer)
+        }
         let recent = recentFailures(peer: peer, now: now)
-        guard recent < limits.authenticationFailuresPerMinute else { return .tooManyFailures(peer: peer, failures: recent) }
+        guard recent < limits.authenticationFailuresPerMinute else {
+            return .tooManyFailures(peer: peer, failures: recent)
+        }
         total += 1
         perPeer[peer] = count + 1
         return nil
@@ -68,7 +78,9 @@ public struct AdmissionControl: Sendable {
     public mutating func recordFailure(peer: String, now: NIODeadline) {
         var list = failures[peer, default: []]
         list.append(now)
-        if list.count > limits.authenticationFailuresPerMinute * 2 { list.removeFirst(list.count - limits.authenticationFailuresPerMinute * 2) }
+        if list.count > limits.authenticationFailuresPerMinute * 2 {
+            list.removeFirst(list.count - limits.authenticationFailuresPerMinute * 2)
+        }
         failures[peer] = list
     }
 

@@ -73,16 +73,25 @@ public struct ConfigurationLoader {
             if name == key || name == "\"\(key)\"" { return index + 1 }
         }
         if let table {
-            for (index, raw) in lines.enumerated() where raw.drop(while: { $0 == " " }).hasPrefix("[\(table)]") { return index + 1 }
+            for (index, raw) in lines.enumerated() where raw.drop(while: { $0 == " " }).hasPrefix("[\(table)]") {
+                return index + 1
+            }
         }
         return nil
     }
 
     func error(_ key: String, in table: String?, _ message: String) -> ConfigurationError {
-        ConfigurationError(path: path, line: line(of: key, in: table), key: table.map { "\($0).\(key)" } ?? key, message: message)
+        ConfigurationError(
+            path: path,
+            line: line(of: key, in: table),
+            key: table.map { "\($0).\(key)" } ?? key,
+            message: message
+        )
     }
 
-    public func load(base: ServerConfiguration = ServerConfiguration()) throws(ConfigurationError) -> ServerConfiguration {
+    public func load(
+        base: ServerConfiguration = ServerConfiguration()
+    ) throws(ConfigurationError) -> ServerConfiguration {
         let root: TOMLTable
         do {
             root = try TOMLTable(string: text)
@@ -92,7 +101,10 @@ public struct ConfigurationLoader {
             throw ConfigurationError(path: path, line: nil, key: nil, message: "not valid TOML")
         }
         var config = base
-        let topKeys: Set<String> = ["listen", "port", "name", "host_name", "vendor", "tunnel", "auth", "encryption", "limits", "keepalive", "status"]
+        let topKeys: Set<String> = [
+            "listen", "port", "name", "host_name", "vendor", "tunnel", "auth", "encryption", "limits", "keepalive",
+            "status",
+        ]
         for key in root.keys where !topKeys.contains(key) {
             throw error(key, in: nil, "unknown key (expected one of: \(topKeys.sorted().joined(separator: ", ")))")
         }
@@ -132,7 +144,11 @@ public struct ConfigurationLoader {
                 var methods: [AuthenticationMethod] = []
                 for name in list {
                     guard let method = Self.method(named: name) else {
-                        throw error("methods", in: "auth", "unknown method '\(name)' (pap, chap-md5, mschapv1, mschapv2)")
+                        throw error(
+                            "methods",
+                            in: "auth",
+                            "unknown method '\(name)' (pap, chap-md5, mschapv1, mschapv2)"
+                        )
                     }
                     methods.append(method)
                 }
@@ -155,7 +171,8 @@ public struct ConfigurationLoader {
                     case 40: strengths.insert(.bits40)
                     case 56: strengths.insert(.bits56)
                     case 128: strengths.insert(.bits128)
-                    default: throw error("strengths", in: "encryption", "\(bits) is not an MPPE key length (40, 56, 128)")
+                    default:
+                        throw error("strengths", in: "encryption", "\(bits) is not an MPPE key length (40, 56, 128)")
                     }
                 }
                 policy.strengths = strengths
@@ -168,22 +185,44 @@ public struct ConfigurationLoader {
         }
         if config.policy.encryption.required && !config.policy.authentication.contains(where: \.providesMPPEKeys) {
             throw ConfigurationError(
-                path: path, line: line(of: "methods", in: "auth"), key: "auth.methods",
-                message: "MPPE is required but none of the allowed methods (\(config.policy.authentication.map(\.rawValue).joined(separator: ", "))) provides keys; allow mschapv2 or set encryption.required = false")
+                path: path,
+                line: line(of: "methods", in: "auth"),
+                key: "auth.methods",
+                message:
+                    "MPPE is required but none of the allowed methods (\(config.policy.authentication.map(\.rawValue).joined(separator: ", "))) provides keys; allow mschapv2 or set encryption.required = false"
+            )
         }
 
         if let limits = try table(root, "limits") {
-            try only(limits, ["max_sessions", "max_sessions_per_peer", "auth_failures_per_minute", "handshake_timeout"], in: "limits")
-            if let v = try int(limits, "max_sessions", in: "limits", range: 1...1_000_000) { config.limits.maximumSessions = v }
-            if let v = try int(limits, "max_sessions_per_peer", in: "limits", range: 1...1_000_000) { config.limits.maximumSessionsPerPeer = v }
-            if let v = try int(limits, "auth_failures_per_minute", in: "limits", range: 1...10_000) { config.limits.authenticationFailuresPerMinute = v }
-            if let v = try int(limits, "handshake_timeout", in: "limits", range: 1...3600) { config.limits.handshakeTimeout = .seconds(Int64(v)) }
+            try only(
+                limits,
+                ["max_sessions", "max_sessions_per_peer", "auth_failures_per_minute", "handshake_timeout"],
+                in: "limits"
+            )
+            if let v = try int(limits, "max_sessions", in: "limits", range: 1...1_000_000) {
+                config.limits.maximumSessions = v
+            }
+            if let v = try int(limits, "max_sessions_per_peer", in: "limits", range: 1...1_000_000) {
+                config.limits.maximumSessionsPerPeer = v
+            }
+            if let v = try int(limits, "auth_failures_per_minute", in: "limits", range: 1...10_000) {
+                config.limits.authenticationFailuresPerMinute = v
+            }
+            if let v = try int(limits, "handshake_timeout", in: "limits", range: 1...3600) {
+                config.limits.handshakeTimeout = .seconds(Int64(v))
+            }
         }
         if let keepalive = try table(root, "keepalive") {
             try only(keepalive, ["lcp_echo_interval", "lcp_echo_failures", "control_echo_interval"], in: "keepalive")
-            if let v = try int(keepalive, "lcp_echo_interval", in: "keepalive", range: 0...3600) { config.lcpEchoInterval = v == 0 ? nil : .seconds(Int64(v)) }
-            if let v = try int(keepalive, "lcp_echo_failures", in: "keepalive", range: 1...100) { config.lcpEchoFailures = v }
-            if let v = try int(keepalive, "control_echo_interval", in: "keepalive", range: 1...3600) { config.controlEchoInterval = .seconds(Int64(v)) }
+            if let v = try int(keepalive, "lcp_echo_interval", in: "keepalive", range: 0...3600) {
+                config.lcpEchoInterval = v == 0 ? nil : .seconds(Int64(v))
+            }
+            if let v = try int(keepalive, "lcp_echo_failures", in: "keepalive", range: 1...100) {
+                config.lcpEchoFailures = v
+            }
+            if let v = try int(keepalive, "control_echo_interval", in: "keepalive", range: 1...3600) {
+                config.controlEchoInterval = .seconds(Int64(v))
+            }
         }
         if let status = try table(root, "status") {
             try only(status, ["socket"], in: "status")
@@ -222,10 +261,17 @@ public struct ConfigurationLoader {
         return string
     }
 
-    private func int(_ table: TOMLTable, _ key: String, in name: String?, range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
+    private func int(
+        _ table: TOMLTable,
+        _ key: String,
+        in name: String?,
+        range: ClosedRange<Int>
+    ) throws(ConfigurationError) -> Int? {
         guard let value = table[key] else { return nil }
         guard let int = value.int else { throw error(key, in: name, "must be an integer") }
-        guard range.contains(int) else { throw error(key, in: name, "\(int) is out of range \(range.lowerBound)…\(range.upperBound)") }
+        guard range.contains(int) else {
+            throw error(key, in: name, "\(int) is out of range \(range.lowerBound)…\(range.upperBound)")
+        }
         return int
     }
 
@@ -259,17 +305,24 @@ public struct ConfigurationLoader {
         return out
     }
 
-    private func address(_ table: TOMLTable, _ key: String, in name: String?) throws(ConfigurationError) -> IPv4Address? {
+    private func address(_ table: TOMLTable, _ key: String, in name: String?) throws(ConfigurationError) -> IPv4Address?
+    {
         guard let text = try string(table, key, in: name) else { return nil }
         guard let address = IPv4Address(text) else { throw error(key, in: name, "'\(text)' is not an IPv4 address") }
         return address
     }
 
-    private func addresses(_ table: TOMLTable, _ key: String, in name: String?) throws(ConfigurationError) -> [IPv4Address]? {
+    private func addresses(
+        _ table: TOMLTable,
+        _ key: String,
+        in name: String?
+    ) throws(ConfigurationError) -> [IPv4Address]? {
         guard let list = try strings(table, key, in: name) else { return nil }
         var out: [IPv4Address] = []
         for text in list {
-            guard let address = IPv4Address(text) else { throw error(key, in: name, "'\(text)' is not an IPv4 address") }
+            guard let address = IPv4Address(text) else {
+                throw error(key, in: name, "'\(text)' is not an IPv4 address")
+            }
             out.append(address)
         }
         return out

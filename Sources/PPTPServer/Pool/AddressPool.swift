@@ -16,13 +16,16 @@ public struct AddressPool: Sendable {
     /// Parses "203.0.113.10-203.0.113.200", "203.0.113.0/25" or a single address.
     public static func parseRange(_ text: String) -> ClosedRange<IPv4Address>? {
         if let dash = text.firstIndex(of: "-") {
-            guard let low = IPv4Address(String(text[..<dash]).trimmingSpaces), let high = IPv4Address(String(text[text.index(after: dash)...]).trimmingSpaces),
+            guard let low = IPv4Address(String(text[..<dash]).trimmingSpaces),
+                let high = IPv4Address(String(text[text.index(after: dash)...]).trimmingSpaces),
                 low <= high
             else { return nil }
             return low...high
         }
         if let slash = text.firstIndex(of: "/") {
-            guard let base = IPv4Address(String(text[..<slash])), let prefix = Int(text[text.index(after: slash)...]), (0...32).contains(prefix) else {
+            guard let base = IPv4Address(String(text[..<slash])), let prefix = Int(text[text.index(after: slash)...]),
+                (0...32).contains(prefix)
+            else {
                 return nil
             }
             let mask: UInt32 = prefix == 0 ? 0 : ~UInt32(0) << (32 - prefix)

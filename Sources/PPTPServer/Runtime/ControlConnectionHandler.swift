@@ -34,7 +34,10 @@ final class ControlConnectionHandler: ChannelInboundHandler {
 
     init(server: ServerContext) {
         self.server = server
-        self.engine = ControlConnection(configuration: server.controlConfiguration, echoIdentifierSeed: UInt32.random(in: 1...UInt32.max))
+        self.engine = ControlConnection(
+            configuration: server.controlConfiguration,
+            echoIdentifierSeed: UInt32.random(in: 1...UInt32.max)
+        )
         self.logger = server.logger
     }
 
@@ -78,7 +81,9 @@ final class ControlConnectionHandler: ChannelInboundHandler {
         // Start the session in the data plane before the Outgoing-Call-Reply goes out, so the
         // client's first GRE packet finds it.
         var actions = actions
-        if let index = actions.firstIndex(where: { if case .callConnected = $0 { return true } else { return false } }), index > 0 {
+        if let index = actions.firstIndex(where: { if case .callConnected = $0 { return true } else { return false } }),
+            index > 0
+        {
             actions.insert(actions.remove(at: index), at: 0)
         }
         for action in actions {
@@ -87,7 +92,9 @@ final class ControlConnectionHandler: ChannelInboundHandler {
                 guard let context else { continue }
                 context.writeAndFlush(wrapOutboundOut(message.serialized()), promise: nil)
             case .established(let info):
-                logger.debug("control connection established: host \"\(info.hostName)\", vendor \"\(info.vendor)\", firmware \(info.firmwareRevision)")
+                logger.debug(
+                    "control connection established: host \"\(info.hostName)\", vendor \"\(info.vendor)\", firmware \(info.firmwareRevision)"
+                )
             case .callOffered(let offer):
                 answer(offer)
             case .callConnected(let info):
@@ -95,9 +102,13 @@ final class ControlConnectionHandler: ChannelInboundHandler {
             case .callCleared(let callID, let reason):
                 cleared(callID, reason: reason)
             case .linkInfo(let callID, let send, let receive):
-                logger.trace("Set-Link-Info for call \(callID): send ACCM 0x\(String(send, radix: 16)), receive ACCM 0x\(String(receive, radix: 16))")
+                logger.trace(
+                    "Set-Link-Info for call \(callID): send ACCM 0x\(String(send, radix: 16)), receive ACCM 0x\(String(receive, radix: 16))"
+                )
             case .wanError(let callID, let notify):
-                logger.info("WAN-Error-Notify for call \(callID): \(notify.crcErrors) CRC, \(notify.framingErrors) framing errors")
+                logger.info(
+                    "WAN-Error-Notify for call \(callID): \(notify.crcErrors) CRC, \(notify.framingErrors) framing errors"
+                )
             case .violation(let violation):
                 logger.debug("control protocol: \(violation)")
             case .close(let reason):
@@ -146,9 +157,21 @@ final class ControlConnectionHandler: ChannelInboundHandler {
         let key = call.key
         server.router.register(key, NIOLoopBound(self, eventLoop: context.eventLoop))
         server.state.register(
-            SessionRecord(key: key.description, peer: peerDescription, callID: info.callID, peerCallID: info.peerCallID, startedAt: server.secondsSinceStart()),
-            key: key)
-        let tunnel = TunnelSession(call: info, gre: GRESequencerConfiguration(), ppp: server.pppConfiguration(), random: SystemRandomNumberGenerator())
+            SessionRecord(
+                key: key.description,
+                peer: peerDescription,
+                callID: info.callID,
+                peerCallID: info.peerCallID,
+                startedAt: server.secondsSinceStart()
+            ),
+            key: key
+        )
+        let tunnel = TunnelSession(
+            call: info,
+            gre: GRESequencerConfiguration(),
+            ppp: server.pppConfiguration(),
+            random: SystemRandomNumberGenerator()
+        )
         logger.debug("call \(info.callID) connected (peer Call ID \(info.peerCallID), window \(info.peerWindow))")
         dataPlane.submit(.add(key, tunnel))
     }
@@ -175,7 +198,9 @@ final class ControlConnectionHandler: ChannelInboundHandler {
                 logger.debug("user \"\(request.userName)\" authenticated with \(request.method)")
             case .reject(let code, _):
                 server.state.recordAuthenticationFailure(peer: peerDescription, now: now)
-                logger.warning("authentication failed for user \"\(request.userName)\" from \(peerDescription) (\(request.method)): \(note), E=\(code.rawValue)")
+                logger.warning(
+                    "authentication failed for user \"\(request.userName)\" from \(peerDescription) (\(request.method)): \(note), E=\(code.rawValue)"
+                )
             }
             server.dataPlane?.submit(.verdict(key, verdict, addresses: addresses))
         case .ppp(let pppEvent):
@@ -197,7 +222,8 @@ final class ControlConnectionHandler: ChannelInboundHandler {
                     $0.networkUp = true
                 }
                 logger.info(
-                    "session start: user \"\(call.user ?? "?")\" from \(peerDescription) call \(key.callID) address \(settings.peerAddress) auth \(call.method?.rawValue ?? "none")")
+                    "session start: user \"\(call.user ?? "?")\" from \(peerDescription) call \(key.callID) address \(settings.peerAddress) auth \(call.method?.rawValue ?? "none")"
+                )
             case .down(let reason):
                 call.down = reason
                 calls[key.callID] = call
@@ -214,7 +240,8 @@ final class ControlConnectionHandler: ChannelInboundHandler {
             let reason = call.down?.description ?? statistics.downReason ?? "call cleared"
             if call.networkUp {
                 logger.info(
-                    "session end: user \"\(call.user ?? record?.user ?? "?")\" from \(peerDescription) address \(call.address?.description ?? "-") duration \((duration * 10).rounded() / 10) s, received \(statistics.bytesIn) bytes, sent \(statistics.bytesOut) bytes: \(reason)")
+                    "session end: user \"\(call.user ?? record?.user ?? "?")\" from \(peerDescription) address \(call.address?.description ?? "-") duration \((duration * 10).rounded() / 10) s, received \(statistics.bytesIn) bytes, sent \(statistics.bytesOut) bytes: \(reason)"
+                )
             } else if case .authenticationFailed? = call.down {
                 // Already said once, as a warning, when the verdict was given.
                 logger.debug("call \(key.callID) from \(peerDescription) ended before the network was up: \(reason)")
@@ -240,7 +267,8 @@ final class ControlConnectionHandler: ChannelInboundHandler {
             switch reason {
             case .peerTerminated: result = .request
             case .echoTimeout, .lowerLayerDown: result = .lostCarrier
-            case .localClose, .negotiationFailed, .authenticationFailed, .encryptionNeedsMSCHAP, .handshakeTimeout: result = .adminShutdown
+            case .localClose, .negotiationFailed, .authenticationFailed, .encryptionNeedsMSCHAP, .handshakeTimeout:
+                result = .adminShutdown
             }
             perform(engine.clearCall(callID, result: result, now: now))
         } else if let call = calls[callID] {

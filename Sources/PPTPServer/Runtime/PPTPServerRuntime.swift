@@ -93,9 +93,12 @@ public final class PPTPServerRuntime: Sendable {
             throw error
         }
         let status = try? await StatusService.start(path: configuration.statusSocketPath, group: group, runtime: self)
-        resources.withLockedValue { $0 = Resources(listener: listener, status: status, dataPlane: dataPlane, tun: tun, socket: socket) }
+        resources.withLockedValue {
+            $0 = Resources(listener: listener, status: status, dataPlane: dataPlane, tun: tun, socket: socket)
+        }
         logger.info(
-            "listening on \(configuration.listenAddress):\(configuration.port); tunnel \(tun.name) \(configuration.localAddress), pool \(configuration.pool.map { "\($0.lowerBound)-\($0.upperBound)" }.joined(separator: ",")); policy: \(configuration.policy)")
+            "listening on \(configuration.listenAddress):\(configuration.port); tunnel \(tun.name) \(configuration.localAddress), pool \(configuration.pool.map { "\($0.lowerBound)-\($0.upperBound)" }.joined(separator: ",")); policy: \(configuration.policy)"
+        )
     }
 
     /// Ends every session politely (LCP Terminate, Call-Disconnect-Notify, Stop-Control-
@@ -129,20 +132,39 @@ public final class PPTPServerRuntime: Sendable {
     /// The live sessions with their counters, for `pptp status`.
     public func status() -> ServerStatus {
         let statistics = Dictionary(
-            (resources.withLockedValue { $0?.dataPlane.statistics() } ?? []).map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+            (resources.withLockedValue { $0?.dataPlane.statistics() } ?? []).map { ($0.key, $0) },
+            uniquingKeysWith: { a, _ in a }
+        )
         let now = context.secondsSinceStart()
-        let sessions = context.state.sessions.sorted { $0.startedAt < $1.startedAt }.map { record -> ServerStatus.Session in
+        let sessions = context.state.sessions.sorted { $0.startedAt < $1.startedAt }.map {
+            record -> ServerStatus.Session in
             let stats = statistics[record.key]
             return ServerStatus.Session(
-                user: record.user, peer: record.peer, callID: record.callID, address: record.address, encryption: record.encryption,
-                method: record.method, uptime: (now - record.startedAt).rounded(), networkUp: record.networkUp, bytesIn: stats?.bytesIn ?? 0,
-                bytesOut: stats?.bytesOut ?? 0, packetsIn: stats?.packetsIn ?? 0, packetsOut: stats?.packetsOut ?? 0, lost: stats?.lost ?? 0,
-                reordered: stats?.reordered ?? 0)
+                user: record.user,
+                peer: record.peer,
+                callID: record.callID,
+                address: record.address,
+                encryption: record.encryption,
+                method: record.method,
+                uptime: (now - record.startedAt).rounded(),
+                networkUp: record.networkUp,
+                bytesIn: stats?.bytesIn ?? 0,
+                bytesOut: stats?.bytesOut ?? 0,
+                packetsIn: stats?.packetsIn ?? 0,
+                packetsOut: stats?.packetsOut ?? 0,
+                lost: stats?.lost ?? 0,
+                reordered: stats?.reordered ?? 0
+            )
         }
         let counters = resources.withLockedValue { $0?.dataPlane.counters } ?? DataPlaneCounters()
         return ServerStatus(
-            listen: "\(configuration.listenAddress):\(configuration.port)", uptime: now.rounded(), sessions: sessions,
-            addressesInUse: context.state.addressesInUse, poolSize: AddressPool(ranges: configuration.pool).capacity, counters: counters)
+            listen: "\(configuration.listenAddress):\(configuration.port)",
+            uptime: now.rounded(),
+            sessions: sessions,
+            addressesInUse: context.state.addressesInUse,
+            poolSize: AddressPool(ranges: configuration.pool).capacity,
+            counters: counters
+        )
     }
 }
 

@@ -37,21 +37,40 @@ final class ServerContext: Sendable {
 
     var controlConfiguration: ControlConnectionConfiguration {
         ControlConnectionConfiguration(
-            role: .pac, hostName: configuration.hostName, vendor: configuration.vendor,
-            establishTimeout: configuration.limits.handshakeTimeout, echoInterval: configuration.controlEchoInterval,
-            echoTimeout: .seconds(60), receiveWindow: 16384)
+            role: .pac,
+            hostName: configuration.hostName,
+            vendor: configuration.vendor,
+            establishTimeout: configuration.limits.handshakeTimeout,
+            echoInterval: configuration.controlEchoInterval,
+            echoTimeout: .seconds(60),
+            receiveWindow: 16384
+        )
     }
 
     func pppConfiguration() -> PPPSessionConfiguration {
         PPPSessionConfiguration(
-            role: .server, policy: configuration.policy, mru: 1500, name: configuration.name,
-            ipcp: .assigning(local: configuration.localAddress, peer: .unspecified, dns: configuration.dns, nbns: configuration.nbns),
-            ipv6: configuration.ipv6, echoInterval: configuration.lcpEchoInterval, echoFailures: configuration.lcpEchoFailures,
-            handshakeTimeout: configuration.limits.handshakeTimeout)
+            role: .server,
+            policy: configuration.policy,
+            mru: 1500,
+            name: configuration.name,
+            ipcp: .assigning(
+                local: configuration.localAddress,
+                peer: .unspecified,
+                dns: configuration.dns,
+                nbns: configuration.nbns
+            ),
+            ipv6: configuration.ipv6,
+            echoInterval: configuration.lcpEchoInterval,
+            echoFailures: configuration.lcpEchoFailures,
+            handshakeTimeout: configuration.limits.handshakeTimeout
+        )
     }
 
     /// Verifies credentials against the secrets file and picks the user's address.
-    func verify(_ request: AuthenticationRequest, key: SessionKey) -> (AuthenticationVerdict, IPCPNegotiator.Role?, String) {
+    func verify(
+        _ request: AuthenticationRequest,
+        key: SessionKey
+    ) -> (AuthenticationVerdict, IPCPNegotiator.Role?, String) {
         guard let entry = secrets.entry(forUser: request.userName, server: configuration.name) else {
             return (.reject(.authenticationFailure, message: "Access denied"), nil, "unknown user")
         }
@@ -61,7 +80,12 @@ final class ServerContext: Sendable {
         }
         switch state.assignAddress(for: key, restriction: entry.addresses) {
         case .success(let address):
-            let role = IPCPNegotiator.Role.assigning(local: configuration.localAddress, peer: address, dns: configuration.dns, nbns: configuration.nbns)
+            let role = IPCPNegotiator.Role.assigning(
+                local: configuration.localAddress,
+                peer: address,
+                dns: configuration.dns,
+                nbns: configuration.nbns
+            )
             return (outcome.verdict, role, "ok")
         case .failure(let failure):
             // Authenticated, but no address: refuse with a clear reason rather than a link that

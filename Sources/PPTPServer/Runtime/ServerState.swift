@@ -39,7 +39,9 @@ final class ServerState: Sendable {
             State(
                 callIDs: CallIDAllocator(maximumCalls: min(65_535, configuration.limits.maximumSessions * 2)),
                 pool: AddressPool(ranges: configuration.pool),
-                admission: AdmissionControl(limits: configuration.limits)))
+                admission: AdmissionControl(limits: configuration.limits)
+            )
+        )
     }
 
     func admit(peer: String, now: NIODeadline) -> AdmissionRefusal? {
@@ -64,14 +66,20 @@ final class ServerState: Sendable {
     }
 
     /// An address for a user: its fixed one (if free) or one from the pool.
-    func assignAddress(for key: SessionKey, restriction: ChapSecretEntry.AddressRestriction) -> Result<IPv4Address, AddressFailure> {
+    func assignAddress(
+        for key: SessionKey,
+        restriction: ChapSecretEntry.AddressRestriction
+    ) -> Result<IPv4Address, AddressFailure> {
         state.withLockedValue { state in
             if let existing = state.addresses[key] { return .success(existing) }
             switch restriction {
             case .none:
                 return .failure(.notAllowed)
             case .fixed(let candidates):
-                for candidate in candidates where state.pool.reserve(candidate) || !state.pool.contains(candidate) && !state.addresses.values.contains(candidate) {
+                for candidate in candidates
+                where state.pool.reserve(candidate)
+                    || !state.pool.contains(candidate) && !state.addresses.values.contains(candidate)
+                {
                     state.addresses[key] = candidate
                     return .success(candidate)
                 }

@@ -7,7 +7,9 @@ import NIOPosix
 enum StatusService {
     static func start(path: String, group: any EventLoopGroup, runtime: PPTPServerRuntime) async throws -> any Channel {
         let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        if !directory.isEmpty {
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
         // A stale socket from a crashed run would make bind fail.
         try? FileManager.default.removeItem(atPath: path)
         let channel = try await ServerBootstrap(group: group)

@@ -57,13 +57,23 @@ public struct ChapSecrets: Sendable {
             }
             if words.isEmpty { continue }
             guard words.count >= 3 else {
-                throw SecretsFileError(path: path, line: number, message: "expected 'client server secret [addresses]', found \(words.count) field(s)")
+                throw SecretsFileError(
+                    path: path,
+                    line: number,
+                    message: "expected 'client server secret [addresses]', found \(words.count) field(s)"
+                )
             }
             let secret: StoredSecret
             let word = words[2]
             if word.lowercased().hasPrefix("nt:") {
-                guard let bytes = parseHex(word.dropFirst(3)), bytes.count == 16, let hash = try? NTPasswordHash(bytes: bytes) else {
-                    throw SecretsFileError(path: path, line: number, message: "an NT hash must be 'nt:' followed by 32 hexadecimal digits")
+                guard let bytes = parseHex(word.dropFirst(3)), bytes.count == 16,
+                    let hash = try? NTPasswordHash(bytes: bytes)
+                else {
+                    throw SecretsFileError(
+                        path: path,
+                        line: number,
+                        message: "an NT hash must be 'nt:' followed by 32 hexadecimal digits"
+                    )
                 }
                 secret = .ntHash(hash)
             } else {
@@ -83,7 +93,15 @@ public struct ChapSecrets: Sendable {
                 }
                 restriction = .fixed(fixed)
             }
-            entries.append(ChapSecretEntry(client: words[0], server: words[1], secret: secret, addresses: restriction, line: number))
+            entries.append(
+                ChapSecretEntry(
+                    client: words[0],
+                    server: words[1],
+                    secret: secret,
+                    addresses: restriction,
+                    line: number
+                )
+            )
         }
         self.entries = entries
     }
@@ -135,7 +153,9 @@ public struct ChapSecrets: Sendable {
     /// the full name has no entry (Windows sends it, notes/windows-peers.md §4).
     public func entry(forUser user: String, server serverName: String) -> ChapSecretEntry? {
         if let entry = bestEntry(user, serverName) { return entry }
-        if let slash = user.lastIndex(of: "\\") { return bestEntry(String(user[user.index(after: slash)...]), serverName) }
+        if let slash = user.lastIndex(of: "\\") {
+            return bestEntry(String(user[user.index(after: slash)...]), serverName)
+        }
         return nil
     }
 
@@ -145,7 +165,7 @@ public struct ChapSecrets: Sendable {
             guard entry.client == user || entry.client == "*" else { continue }
             guard entry.server == serverName || entry.server == "*" else { continue }
             let score = (entry.client == user ? 2 : 0) + (entry.server == serverName ? 1 : 0)
-            if best == nil || score > best!.score { best = (score, entry) }
+            if score > (best?.score ?? -1) { best = (score, entry) }
         }
         return best?.entry
     }

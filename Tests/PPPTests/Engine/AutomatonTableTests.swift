@@ -1,6 +1,7 @@
 import NIOCore
-@testable import PPP
 import Testing
+
+@testable import PPP
 
 /// A negotiator that agrees to everything: the table test exercises the automaton alone.
 struct AgreeableNegotiator: OptionNegotiator {
@@ -144,7 +145,9 @@ private let cells: [TableCell] = stateTable.split(separator: "\n").flatMap { lin
             typealias Option = IPCPOption
             mutating func resetNegotiation() {}
             func requestOptions() -> [IPCPOption] { [] }
-            mutating func evaluateRequest(_ options: [IPCPOption]) -> RequestEvaluation<IPCPOption> { .nak([.ipAddress(IPv4Address(192, 0, 2, 9))]) }
+            mutating func evaluateRequest(_ options: [IPCPOption]) -> RequestEvaluation<IPCPOption> {
+                .nak([.ipAddress(IPv4Address(192, 0, 2, 9))])
+            }
             mutating func requestAcknowledged(_ options: [IPCPOption]) {}
             mutating func requestNaked(_ options: [IPCPOption]) -> NegotiationStep { .proceed }
             mutating func requestRejected(_ options: [IPCPOption]) -> NegotiationStep { .proceed }

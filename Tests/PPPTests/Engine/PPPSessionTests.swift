@@ -1,7 +1,8 @@
 import MSCrypto
 import NIOCore
-@testable import PPP
 import Testing
+
+@testable import PPP
 
 /// The policy matrix of the issue: every authentication method × every MPPE mode.
 enum EncryptionCase: String, CaseIterable, CustomStringConvertible {
@@ -48,7 +49,14 @@ enum EncryptionCase: String, CaseIterable, CustomStringConvertible {
         }
         #expect(pair.client.isNetworkUp)
         #expect(pair.server.isNetworkUp)
-        #expect(pair.client.network == IPv4NetworkSettings(localAddress: SessionPair.clientAddress, peerAddress: SessionPair.serverAddress, dnsServers: [SessionPair.dns]))
+        #expect(
+            pair.client.network
+                == IPv4NetworkSettings(
+                    localAddress: SessionPair.clientAddress,
+                    peerAddress: SessionPair.serverAddress,
+                    dnsServers: [SessionPair.dns]
+                )
+        )
         #expect(pair.server.userName == "alice")
         #expect(pair.server.authenticationMethod == method)
         let clientEncryption = pair.clientEvents.compactMap { event -> MPPEDirection? in
@@ -86,12 +94,20 @@ enum EncryptionCase: String, CaseIterable, CustomStringConvertible {
         // A server that does not know alice's password answers Success with a forged S=.
         var client = PPPSession(
             configuration: PPPSessionConfiguration(
-                role: .client, credentials: ClientCredentials(userName: "alice", password: "Alice-Secret-1"),
-                ipcp: .requesting(preferred: .unspecified, requestDNS: false)),
-            random: TestRandom(seed: 5))
+                role: .client,
+                credentials: ClientCredentials(userName: "alice", password: "Alice-Secret-1"),
+                ipcp: .requesting(preferred: .unspecified, requestDNS: false)
+            ),
+            random: TestRandom(seed: 5)
+        )
         var server = PPPSession(
-            configuration: PPPSessionConfiguration(role: .server, name: "evil", ipcp: .assigning(local: SessionPair.serverAddress, peer: SessionPair.clientAddress, dns: [], nbns: [])),
-            random: TestRandom(seed: 6))
+            configuration: PPPSessionConfiguration(
+                role: .server,
+                name: "evil",
+                ipcp: .assigning(local: SessionPair.serverAddress, peer: SessionPair.clientAddress, dns: [], nbns: [])
+            ),
+            random: TestRandom(seed: 6)
+        )
         let now = NIODeadline.uptimeNanoseconds(1)
         var toServer = client.start(now: now)
         var toClient = server.start(now: now)
@@ -104,7 +120,10 @@ enum EncryptionCase: String, CaseIterable, CustomStringConvertible {
             for action in nextToClient {
                 if case .verify = action {
                     // A server that does not know the password forges an S= response.
-                    nextToClient += server.receive(verdict: .accept(authenticatorResponse: Array(repeating: 0x42, count: 20)), now: now)
+                    nextToClient += server.receive(
+                        verdict: .accept(authenticatorResponse: Array(repeating: 0x42, count: 20)),
+                        now: now
+                    )
                 }
             }
             for case .event(.down(let reason)) in nextToServer { clientDown = reason }
@@ -186,7 +205,10 @@ enum EncryptionCase: String, CaseIterable, CustomStringConvertible {
         var pair = SessionPair(serverPolicy: PPPPolicy(authentication: [.msCHAPv2], encryption: .none))
         pair.start()
         pair.run()
-        #expect(pair.clientDown == .negotiationFailed(.encryptionRefused) || pair.clientDown == .peerTerminated("MPPE is required but the peer refused it"))
+        #expect(
+            pair.clientDown == .negotiationFailed(.encryptionRefused)
+                || pair.clientDown == .peerTerminated("MPPE is required but the peer refused it")
+        )
         #expect(!pair.client.isNetworkUp || pair.clientDown != nil)
     }
 
@@ -201,7 +223,9 @@ enum EncryptionCase: String, CaseIterable, CustomStringConvertible {
     }
 
     @Test func statefulMPPEResynchronisesAfterLoss() {
-        let policy = PPPPolicy(encryption: EncryptionPolicy(strengths: [.bits128], allowStateful: true, preferStateful: true))
+        let policy = PPPPolicy(
+            encryption: EncryptionPolicy(strengths: [.bits128], allowStateful: true, preferStateful: true)
+        )
         var pair = SessionPair(serverPolicy: policy, clientPolicy: policy)
         pair.start()
         pair.runUntilUp()
@@ -261,14 +285,20 @@ enum EncryptionCase: String, CaseIterable, CustomStringConvertible {
         // The server's first verdict is E=648; the client changes its password (RFC 2759 §7).
         var client = PPPSession(
             configuration: PPPSessionConfiguration(
-                role: .client, credentials: ClientCredentials(userName: "alice", password: "old-pass", newPassword: "new-pass"),
-                ipcp: .requesting(preferred: .unspecified, requestDNS: false)),
-            random: TestRandom(seed: 7))
+                role: .client,
+                credentials: ClientCredentials(userName: "alice", password: "old-pass", newPassword: "new-pass"),
+                ipcp: .requesting(preferred: .unspecified, requestDNS: false)
+            ),
+            random: TestRandom(seed: 7)
+        )
         var server = PPPSession(
             configuration: PPPSessionConfiguration(
-                role: .server, ipcp: .assigning(local: SessionPair.serverAddress, peer: SessionPair.clientAddress, dns: [], nbns: []),
-                maxAuthenticationAttempts: 2),
-            random: TestRandom(seed: 8))
+                role: .server,
+                ipcp: .assigning(local: SessionPair.serverAddress, peer: SessionPair.clientAddress, dns: [], nbns: []),
+                maxAuthenticationAttempts: 2
+            ),
+            random: TestRandom(seed: 8)
+        )
         let now = NIODeadline.uptimeNanoseconds(1)
         var toServer = client.start(now: now)
         var toClient = server.start(now: now)
@@ -284,7 +314,10 @@ enum EncryptionCase: String, CaseIterable, CustomStringConvertible {
                 if case .verify(let request) = nextToClient[index] {
                     verdicts += 1
                     if verdicts == 1 {
-                        nextToClient += server.receive(verdict: AuthenticationVerdict.reject(.passwordExpired, message: "expired"), now: now)
+                        nextToClient += server.receive(
+                            verdict: AuthenticationVerdict.reject(.passwordExpired, message: "expired"),
+                            now: now
+                        )
                     } else {
                         let outcome = CredentialVerifier.verify(request, secret: .password("old-pass"))
                         changedTo = outcome.newPassword
@@ -320,12 +353,17 @@ enum EncryptionCase: String, CaseIterable, CustomStringConvertible {
     @Test func windowsLCPOptionsConvergeInOneRound() {
         // A Windows client's LCP request: callback, MRRU and endpoint discriminator.
         var server = PPPSession(
-            configuration: PPPSessionConfiguration(role: .server, ipcp: .assigning(local: SessionPair.serverAddress, peer: SessionPair.clientAddress, dns: [], nbns: [])),
-            random: TestRandom(seed: 3))
+            configuration: PPPSessionConfiguration(
+                role: .server,
+                ipcp: .assigning(local: SessionPair.serverAddress, peer: SessionPair.clientAddress, dns: [], nbns: [])
+            ),
+            random: TestRandom(seed: 3)
+        )
         let now = NIODeadline.uptimeNanoseconds(1)
         _ = server.start(now: now)
         let request = LCPMessage.configureRequest([
-            .magicNumber(0x1234), .protocolFieldCompression, .addressAndControlFieldCompression, .callback(operation: 6, message: []),
+            .magicNumber(0x1234), .protocolFieldCompression, .addressAndControlFieldCompression,
+            .callback(operation: 6, message: []),
             .multilinkMRRU(1614), .endpointDiscriminator(class: 1, address: Array(repeating: 7, count: 20)),
         ]).packet(identifier: 1)
         let actions = server.receive(.lcp, information: request.bytes, now: now)

@@ -1,5 +1,6 @@
 import MSCrypto
 import NIOCore
+
 @testable import PPP
 
 /// A deterministic generator for tests (SplitMix64).
@@ -38,18 +39,33 @@ struct SessionPair {
     static let dns = IPv4Address(198, 51, 100, 53)
 
     init(
-        serverPolicy: PPPPolicy = .default, clientPolicy: PPPPolicy = .default, user: String = "alice", password: String = "Alice-Secret-1",
-        clientPassword: String? = nil, newPassword: String? = nil, seed: UInt64 = 1,
-        configureClient: (inout PPPSessionConfiguration) -> Void = { _ in }, configureServer: (inout PPPSessionConfiguration) -> Void = { _ in }
+        serverPolicy: PPPPolicy = .default,
+        clientPolicy: PPPPolicy = .default,
+        user: String = "alice",
+        password: String = "Alice-Secret-1",
+        clientPassword: String? = nil,
+        newPassword: String? = nil,
+        seed: UInt64 = 1,
+        configureClient: (inout PPPSessionConfiguration) -> Void = { _ in },
+        configureServer: (inout PPPSessionConfiguration) -> Void = { _ in }
     ) {
         var serverConfig = PPPSessionConfiguration(
-            role: .server, policy: serverPolicy, name: "pptpd",
-            ipcp: .assigning(local: Self.serverAddress, peer: Self.clientAddress, dns: [Self.dns], nbns: []))
+            role: .server,
+            policy: serverPolicy,
+            name: "pptpd",
+            ipcp: .assigning(local: Self.serverAddress, peer: Self.clientAddress, dns: [Self.dns], nbns: [])
+        )
         configureServer(&serverConfig)
         var clientConfig = PPPSessionConfiguration(
-            role: .client, policy: clientPolicy,
-            credentials: ClientCredentials(userName: user, password: clientPassword ?? password, newPassword: newPassword),
-            ipcp: .requesting(preferred: .unspecified, requestDNS: true))
+            role: .client,
+            policy: clientPolicy,
+            credentials: ClientCredentials(
+                userName: user,
+                password: clientPassword ?? password,
+                newPassword: newPassword
+            ),
+            ipcp: .requesting(preferred: .unspecified, requestDNS: true)
+        )
         configureClient(&clientConfig)
         server = PPPSession(configuration: serverConfig, random: TestRandom(seed: seed))
         client = PPPSession(configuration: clientConfig, random: TestRandom(seed: seed &+ 1000))
@@ -94,7 +110,9 @@ struct SessionPair {
         delivered += 1
         var buffer = bytes
         let result = buffer.withUnsafeMutableBytes { raw -> PPPDecapsulation in
-            toClient ? client.dataPath.decapsulate(raw, frame: 0..<raw.count) : server.dataPath.decapsulate(raw, frame: 0..<raw.count)
+            toClient
+                ? client.dataPath.decapsulate(raw, frame: 0..<raw.count)
+                : server.dataPath.decapsulate(raw, frame: 0..<raw.count)
         }
         guard case .control(let proto, let range) = result else { return }
         let information = Array(buffer[range])
@@ -152,7 +170,9 @@ struct SessionPair {
         }
         var frame = Array(buffer[start...])
         let result = frame.withUnsafeMutableBytes { raw in
-            fromClient ? server.dataPath.decapsulate(raw, frame: 0..<raw.count) : client.dataPath.decapsulate(raw, frame: 0..<raw.count)
+            fromClient
+                ? server.dataPath.decapsulate(raw, frame: 0..<raw.count)
+                : client.dataPath.decapsulate(raw, frame: 0..<raw.count)
         }
         switch result {
         case .ipv4(let range): return .success(Array(frame[range]))

@@ -22,12 +22,19 @@ import Testing
         let success = try MSCHAPv2Success(Array("S=2600A6CD0580392F8A51055477EB43E1A1578F10 M=Access granted".utf8))
         #expect(success.authenticatorResponse == bytes("2600A6CD0580392F8A51055477EB43E1A1578F10"))
         #expect(success.message == "Access granted")
-        #expect(String(decoding: success.bytes, as: UTF8.self) == "S=2600A6CD0580392F8A51055477EB43E1A1578F10 M=Access granted")
+        #expect(
+            String(decoding: success.bytes, as: UTF8.self)
+                == "S=2600A6CD0580392F8A51055477EB43E1A1578F10 M=Access granted"
+        )
     }
 
     @Test func rejectsSuccessWithoutAuthenticatorResponse() {
-        #expect(throws: PPPWireError.malformedText(field: UInt8(ascii: "S"))) { try MSCHAPv2Success(Array("M=Access granted".utf8)) }
-        #expect(throws: PPPWireError.malformedText(field: UInt8(ascii: "S"))) { try MSCHAPv2Success(Array("S=12".utf8)) }
+        #expect(throws: PPPWireError.malformedText(field: UInt8(ascii: "S"))) {
+            try MSCHAPv2Success(Array("M=Access granted".utf8))
+        }
+        #expect(throws: PPPWireError.malformedText(field: UInt8(ascii: "S"))) {
+            try MSCHAPv2Success(Array("S=12".utf8))
+        }
     }
 
     @Test func parsesCapturedFailureMessage() throws {
@@ -50,9 +57,16 @@ import Testing
 
     @Test func writesFailureInTheRFC2759Layout() {
         let failure = MSCHAPFailure(
-            error: .passwordExpired, retryAllowed: false, challenge: Array(repeating: 0xAB, count: 16), version: 3, message: "expired")
+            error: .passwordExpired,
+            retryAllowed: false,
+            challenge: Array(repeating: 0xAB, count: 16),
+            version: 3,
+            message: "expired"
+        )
         #expect(
-            String(decoding: failure.bytes, as: UTF8.self) == "E=648 R=0 C=ABABABABABABABABABABABABABABABAB V=3 M=expired")
+            String(decoding: failure.bytes, as: UTF8.self)
+                == "E=648 R=0 C=ABABABABABABABABABABABABABABABAB V=3 M=expired"
+        )
         #expect((try? MSCHAPFailure(failure.bytes)) == failure)
     }
 
@@ -61,7 +75,10 @@ import Testing
     }
 
     @Test func papRoundTripsAndHidesThePassword() throws {
-        let message = PAPMessage.authenticateRequest(peerID: Array("grace".utf8), password: Array("Grace-PAP-Plain".utf8))
+        let message = PAPMessage.authenticateRequest(
+            peerID: Array("grace".utf8),
+            password: Array("Grace-PAP-Plain".utf8)
+        )
         let packet = message.packet(identifier: 1)
         #expect(packet.data == [5] + Array("grace".utf8) + [15] + Array("Grace-PAP-Plain".utf8))
         #expect(try PAPMessage(packet) == message)
@@ -70,14 +87,22 @@ import Testing
     }
 
     @Test func papRejectsLengthsBeyondThePacket() {
-        #expect(throws: PPPWireError.self) { try PAPMessage(ControlPacket(code: .init(1), identifier: 1, data: [5, 0x61])) }
-        #expect(throws: PPPWireError.self) { try PAPMessage(ControlPacket(code: .init(1), identifier: 1, data: [1, 0x61, 3, 0])) }
+        #expect(throws: PPPWireError.self) {
+            try PAPMessage(ControlPacket(code: .init(1), identifier: 1, data: [5, 0x61]))
+        }
+        #expect(throws: PPPWireError.self) {
+            try PAPMessage(ControlPacket(code: .init(1), identifier: 1, data: [1, 0x61, 3, 0]))
+        }
     }
 
     @Test func changePasswordRoundTrips() throws {
         let change = MSCHAPv2ChangePassword(
-            encryptedPassword: Array(repeating: 1, count: 516), encryptedHash: Array(repeating: 2, count: 16),
-            peerChallenge: Array(repeating: 3, count: 16), ntResponse: Array(repeating: 4, count: 24), flags: 0)
+            encryptedPassword: Array(repeating: 1, count: 516),
+            encryptedHash: Array(repeating: 2, count: 16),
+            peerChallenge: Array(repeating: 3, count: 16),
+            ntResponse: Array(repeating: 4, count: 24),
+            flags: 0
+        )
         let packet = CHAPMessage.changePasswordV2(change).packet(identifier: 7)
         #expect(packet.data.count == 582)
         #expect(try CHAPMessage(packet) == .changePasswordV2(change))
@@ -88,6 +113,8 @@ import Testing
         #expect(response.bytes.count == 49)
         #expect(response.bytes[48] == 1)
         #expect(try MSCHAPv1Response(response.bytes) == response)
-        #expect(throws: PPPWireError.unexpectedLength(expected: 49, actual: 48)) { try MSCHAPv1Response(Array(response.bytes.dropLast())) }
+        #expect(throws: PPPWireError.unexpectedLength(expected: 49, actual: 48)) {
+            try MSCHAPv1Response(Array(response.bytes.dropLast()))
+        }
     }
 }

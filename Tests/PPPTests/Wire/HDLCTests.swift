@@ -49,8 +49,13 @@ import Testing
     }
 
     @Test func roundTripsRandomFramesAcrossRandomChunks() async {
-        await propertyCheck(count: 300, input: Gen.uint8(in: 0...255).array(of: 4...300), Gen.uint32(in: 0...UInt32.max)) {
-            frame, accm in
+        await propertyCheck(
+            count: 300,
+            input: Gen.uint8(in: 0...255).array(of: 4...300),
+            Gen.uint32(in: 0...UInt32.max)
+        ) {
+            frame,
+            accm in
             let encoded = HDLCEncoder(accm: accm).encode(frame) + HDLCEncoder(accm: accm).encode(frame)
             var decoder = HDLCDecoder(accm: accm, maximumFrameLength: 400)
             var outputs: [HDLCDecoder.Output] = []

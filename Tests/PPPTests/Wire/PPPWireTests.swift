@@ -9,11 +9,14 @@ enum Golden {
     /// Client LCP ConfReq: `<asyncmap 0x0> <magic 0x7d27d7a> <pcomp> <accomp>`.
     static let clientLCPRequest = bytes("ff03 c021 | 01 01 0014 | 0206 00000000 | 0506 07d27d7a | 0702 | 0802")
     /// Server LCP ConfReq: `<asyncmap 0x0> <auth chap MS-v2> <magic 0x3a137395> <pcomp> <accomp>`.
-    static let serverLCPRequest = bytes("ff03 c021 | 01 01 0019 | 0206 00000000 | 0305 c223 81 | 0506 3a137395 | 0702 | 0802")
+    static let serverLCPRequest = bytes(
+        "ff03 c021 | 01 01 0019 | 0206 00000000 | 0305 c223 81 | 0506 3a137395 | 0702 | 0802"
+    )
     /// Client MS-CHAPv2 Response, sent with ACFC (no FF 03), name "alice".
     static let chapResponse = bytes(
         "c223 02 40 003b 31 2ead235b996893cee6da607f3eb3f473 0000000000000000"
-            + "7f3f41ea2a4876ff83a0608bd53184f4553527ce1ad6fec3 00 616c696365")
+            + "7f3f41ea2a4876ff83a0608bd53184f4553527ce1ad6fec3 00 616c696365"
+    )
     /// Server CCP ConfReq `<mppe +H -M +S -L -D -C>`.
     static let ccpRequest = bytes("80fd 01 01 000a 1206 01000040")
 }
@@ -21,24 +24,39 @@ enum Golden {
 @Suite struct PPPFrameTests {
     @Test func parsesUncompressedHeader() throws {
         let frame = try PPPFrame(parsing: ByteBuffer(bytes: Golden.clientLCPRequest))
-        #expect(frame.header == PPPFrameHeader(protocolNumber: .lcp, hasAddressAndControl: true, isProtocolCompressed: false))
+        #expect(
+            frame.header
+                == PPPFrameHeader(protocolNumber: .lcp, hasAddressAndControl: true, isProtocolCompressed: false)
+        )
         #expect(frame.information.readableBytes == 20)
     }
 
     @Test func parsesHeaderWithoutAddressAndControl() throws {
         let frame = try PPPFrame(parsing: ByteBuffer(bytes: Golden.chapResponse))
-        #expect(frame.header == PPPFrameHeader(protocolNumber: .chap, hasAddressAndControl: false, isProtocolCompressed: false))
+        #expect(
+            frame.header
+                == PPPFrameHeader(protocolNumber: .chap, hasAddressAndControl: false, isProtocolCompressed: false)
+        )
     }
 
     @Test func parsesCompressedProtocolField() throws {
         // MPPE data frame with PFC and ACFC: protocol 0xFD in one octet.
         let frame = try PPPFrame(parsing: ByteBuffer(bytes: [0xFD, 0x90, 0x00, 0xAA]))
-        #expect(frame.header == PPPFrameHeader(protocolNumber: .compressedDatagram, hasAddressAndControl: false, isProtocolCompressed: true))
+        #expect(
+            frame.header
+                == PPPFrameHeader(
+                    protocolNumber: .compressedDatagram,
+                    hasAddressAndControl: false,
+                    isProtocolCompressed: true
+                )
+        )
         #expect(frame.information.allBytes == [0x90, 0x00, 0xAA])
     }
 
     @Test func rejectsProtocolWithEvenLowOctet() {
-        #expect(throws: PPPWireError.invalidProtocolField(0xC020)) { try PPPFrame(parsing: ByteBuffer(bytes: [0xC0, 0x20, 0])) }
+        #expect(throws: PPPWireError.invalidProtocolField(0xC020)) {
+            try PPPFrame(parsing: ByteBuffer(bytes: [0xC0, 0x20, 0]))
+        }
     }
 
     @Test func rejectsEmptyFrames() {
@@ -82,11 +100,13 @@ enum Golden {
                 == .configureRequest([
                     .asyncControlCharacterMap(0), .authenticationProtocol(.msCHAPv2), .magicNumber(0x3A13_7395),
                     .protocolFieldCompression, .addressAndControlFieldCompression,
-                ]))
+                ])
+        )
         // The line the server's pppd logged for this packet.
         #expect(
             message.logDescription(identifier: 1)
-                == "LCP ConfReq id=0x1 <asyncmap 0x0> <auth chap MS-v2> <magic 0x3a137395> <pcomp> <accomp>")
+                == "LCP ConfReq id=0x1 <asyncmap 0x0> <auth chap MS-v2> <magic 0x3a137395> <pcomp> <accomp>"
+        )
         #expect(message.packet(identifier: 1).bytes == Array(Golden.serverLCPRequest.dropFirst(4)))
     }
 
@@ -130,12 +150,15 @@ enum Golden {
 
     @Test func keepsUnknownAndMalformedOptionsRaw() throws {
         // Windows' BACP Link Discriminator (type 23) and an MRU with a 3-octet value.
-        let message = try LCPMessage(ControlPacket(code: .configureRequest, identifier: 1, data: [23, 4, 0, 1, 1, 5, 5, 0xDC, 0]))
+        let message = try LCPMessage(
+            ControlPacket(code: .configureRequest, identifier: 1, data: [23, 4, 0, 1, 1, 5, 5, 0xDC, 0])
+        )
         #expect(
             message
                 == .configureRequest([
                     .other(.init(type: 23, data: [0, 1])), .other(.init(type: 1, data: [5, 0xDC, 0])),
-                ]))
+                ])
+        )
     }
 
     @Test func parsesWindowsServerLCPOptions() throws {
@@ -152,10 +175,16 @@ enum Golden {
 
     @Test func parsesEveryLCPCode() throws {
         let cases: [(ControlPacket, LCPMessage)] = [
-            (.init(code: .terminateRequest, identifier: 2, data: Array("MPPE disabled".utf8)), .terminateRequest(Array("MPPE disabled".utf8))),
+            (
+                .init(code: .terminateRequest, identifier: 2, data: Array("MPPE disabled".utf8)),
+                .terminateRequest(Array("MPPE disabled".utf8))
+            ),
             (.init(code: .terminateAck, identifier: 2), .terminateAck([])),
             (.init(code: .codeReject, identifier: 3, data: [0x20, 1, 0, 4]), .codeReject([0x20, 1, 0, 4])),
-            (.init(code: .protocolReject, identifier: 2, data: [0x80, 0x57, 1, 1]), .protocolReject(.ipv6cp, information: [1, 1])),
+            (
+                .init(code: .protocolReject, identifier: 2, data: [0x80, 0x57, 1, 1]),
+                .protocolReject(.ipv6cp, information: [1, 1])
+            ),
             (.init(code: .echoRequest, identifier: 4, data: [0, 0, 0, 1, 9]), .echoRequest(magic: 1, data: [9])),
             (.init(code: .echoReply, identifier: 4, data: [0, 0, 0, 2]), .echoReply(magic: 2, data: [])),
             (.init(code: .discardRequest, identifier: 5, data: [0, 0, 0, 3]), .discardRequest(magic: 3, data: [])),
@@ -163,7 +192,10 @@ enum Golden {
                 .init(code: .identification, identifier: 6, data: [0, 0, 0, 4] + Array("MSRASV5.00".utf8)),
                 .identification(magic: 4, message: Array("MSRASV5.00".utf8))
             ),
-            (.init(code: .timeRemaining, identifier: 7, data: [0, 0, 0, 5, 0, 0, 0, 60]), .timeRemaining(magic: 5, seconds: 60, message: [])),
+            (
+                .init(code: .timeRemaining, identifier: 7, data: [0, 0, 0, 5, 0, 0, 0, 60]),
+                .timeRemaining(magic: 5, seconds: 60, message: [])
+            ),
             (.init(code: .init(99), identifier: 8, data: [1]), .unknown(.init(99), data: [1])),
             // Reset-Request is CCP's; in LCP it is an unknown code (to be Code-Rejected).
             (.init(code: .resetRequest, identifier: 9), .unknown(.resetRequest, data: [])),
@@ -176,7 +208,10 @@ enum Golden {
     }
 
     @Test func ipcpCodesAboveSevenAreUnknown() throws {
-        #expect(try IPCPMessage(.init(code: .echoRequest, identifier: 1, data: [0, 0, 0, 0])) == .unknown(.echoRequest, data: [0, 0, 0, 0]))
+        #expect(
+            try IPCPMessage(.init(code: .echoRequest, identifier: 1, data: [0, 0, 0, 0]))
+                == .unknown(.echoRequest, data: [0, 0, 0, 0])
+        )
         #expect(try CCPMessage(.init(code: .resetRequest, identifier: 1)) == .resetRequest([]))
     }
 
@@ -188,17 +223,24 @@ enum Golden {
 
     @Test func parsesIPCPOptionsOfWindowsAndPppd() throws {
         let options: [IPCPOption] = [
-            .ipCompressionProtocol(.vjCompressedTCP, data: [0x0F, 0x01]), .ipAddress(.unspecified), .primaryDNS(.unspecified),
+            .ipCompressionProtocol(.vjCompressedTCP, data: [0x0F, 0x01]), .ipAddress(.unspecified),
+            .primaryDNS(.unspecified),
             .primaryNBNS(.unspecified), .secondaryDNS(.unspecified), .secondaryNBNS(.unspecified),
         ]
         let packet = IPCPMessage.configureRequest(options).packet(identifier: 1)
         let parsed = try IPCPMessage(ControlPacket(parsing: packet.bytes))
         #expect(parsed == .configureRequest(options))
-        #expect(parsed.logDescription(identifier: 1).hasPrefix("IPCP ConfReq id=0x1 <compress VJ 0f 01> <addr 0.0.0.0> <ms-dns1 0.0.0.0>"))
+        #expect(
+            parsed.logDescription(identifier: 1).hasPrefix(
+                "IPCP ConfReq id=0x1 <compress VJ 0f 01> <addr 0.0.0.0> <ms-dns1 0.0.0.0>"
+            )
+        )
     }
 
     @Test func printsIPV6CPInterfaceIdentifierAsPppdDoes() {
-        #expect(IPV6CPOption.interfaceIdentifier(0x1C0E_A7D5_8B21_700A).description == "<addr fe80::1c0e:a7d5:8b21:700a>")
+        #expect(
+            IPV6CPOption.interfaceIdentifier(0x1C0E_A7D5_8B21_700A).description == "<addr fe80::1c0e:a7d5:8b21:700a>"
+        )
     }
 
     @Test func roundTripsGeneratedOptions() async {
@@ -210,7 +252,10 @@ enum Golden {
             for _ in 0..<(s.byte() % 6) {
                 lcp.append(makeLCPOption(&s))
                 ipcp.append(makeIPCPOption(&s))
-                ccp.append(s.byte() & 1 == 0 ? .mppe(.init(rawValue: s.integer())) : .other(.init(type: 21, data: s.array(maxCount: 4))))
+                ccp.append(
+                    s.byte() & 1 == 0
+                        ? .mppe(.init(rawValue: s.integer())) : .other(.init(type: 21, data: s.array(maxCount: 4)))
+                )
             }
             let code = ControlCode(1 + s.byte() % 4)
             let id = s.byte()
@@ -221,7 +266,11 @@ enum Golden {
             #expect(roundTrip(lcp) == lcp)
             #expect(roundTrip(ipcp) == ipcp)
             #expect(roundTrip(ccp) == ccp)
-            let packet = ControlPacket(code: code, identifier: id, data: ConfigurationOption.serializeList(lcp.map(\.raw)))
+            let packet = ControlPacket(
+                code: code,
+                identifier: id,
+                data: ConfigurationOption.serializeList(lcp.map(\.raw))
+            )
             #expect((try? ControlPacket(parsing: packet.bytes)) == packet)
         }
     }

@@ -51,7 +51,8 @@ import Testing
         let log = PppdLog(capture.serverLog)
         try #require(!log.lines.isEmpty, "server-pppd.log missing for \(capture.name)")
         let call = try #require(try capture.decode().calls.first)
-        for (name, negotiation) in [("LCP", call.lcp), ("IPCP", call.ipcp), ("CCP", call.ccp), ("IPV6CP", call.ipv6cp)] {
+        for (name, negotiation) in [("LCP", call.lcp), ("IPCP", call.ipcp), ("CCP", call.ccp), ("IPV6CP", call.ipv6cp)]
+        {
             #expect(negotiation.serverOptions == log.lastAck(name, "rcvd"), "\(name) server request")
             #expect(negotiation.clientOptions == log.lastAck(name, "sent"), "\(name) client request")
         }
@@ -72,7 +73,9 @@ import Testing
             #expect(ending.cause == .echoTimeout)
             #expect(ending.initiator == .server)
             #expect(ending.summary.contains("\(unanswered) LCP Echo-Requests that were never answered"))
-            #expect(ending.steps.contains { $0.side == .server && $0.text.hasPrefix("server sent LCP Terminate-Request") })
+            #expect(
+                ending.steps.contains { $0.side == .server && $0.text.hasPrefix("server sent LCP Terminate-Request") }
+            )
         } else if let code = log.chapFailureCode {
             #expect(ending.cause == .authenticationFailed)
             #expect(ending.initiator == .server)
@@ -200,7 +203,9 @@ import Testing
     }
 
     @Test func weaknessesNameTheMethodAndStrength() throws {
-        func titles(_ prefix: String) throws -> [String] { try GoldenCapture.named(prefix).decode().weaknesses.map(\.title) }
+        func titles(_ prefix: String) throws -> [String] {
+            try GoldenCapture.named(prefix).decode().weaknesses.map(\.title)
+        }
         #expect(try titles("01").contains { $0.hasPrefix("MS-CHAPv2 handshake of user \"alice\" visible") })
         #expect(try titles("02").contains { $0.hasPrefix("MPPE 40-bit") })
         #expect(try titles("05").contains { $0.hasPrefix("MS-CHAPv1 in use") })
@@ -227,7 +232,9 @@ import Testing
         let text = ReportRenderer.render(report)
         let lines = text.split(separator: "\n")
         #expect(lines.count > 50)
-        #expect(lines[1].hasPrefix("▶ Call 1 (client 192.0.2.2 ↔ server 192.0.2.1): MS-CHAPv2 user \"ivan\" authenticated"))
+        #expect(
+            lines[1].hasPrefix("▶ Call 1 (client 192.0.2.2 ↔ server 192.0.2.1): MS-CHAPv2 user \"ivan\" authenticated")
+        )
         #expect(text.contains("ended by the server after 3 unanswered LCP Echo-Requests (echo timeout)"))
         #expect(text.contains("IPv4 203.0.113.20 > 203.0.113.1 ICMP echo request id="))
     }

@@ -90,7 +90,9 @@ struct PppdLog {
 
     /// The options of the last `direction [protocolName ConfAck …]` line.
     func lastAck(_ protocolName: String, _ direction: String) -> [String]? {
-        guard let line = lines.last(where: { $0.hasPrefix("\(direction) [\(protocolName) ConfAck ") }) else { return nil }
+        guard let line = lines.last(where: { $0.hasPrefix("\(direction) [\(protocolName) ConfAck ") }) else {
+            return nil
+        }
         return Self.options(line)
     }
 
@@ -153,7 +155,8 @@ enum PcapRecords {
         var records: [[UInt8]] = []
         var offset = 24
         while offset + 16 <= bytes.count {
-            let length = Int(bytes[offset + 8]) | Int(bytes[offset + 9]) << 8 | Int(bytes[offset + 10]) << 16
+            let length =
+                Int(bytes[offset + 8]) | Int(bytes[offset + 9]) << 8 | Int(bytes[offset + 10]) << 16
                 | Int(bytes[offset + 11]) << 24
             guard offset + 16 + length <= bytes.count else { break }
             records.append(Array(bytes[offset..<(offset + 16 + length)]))

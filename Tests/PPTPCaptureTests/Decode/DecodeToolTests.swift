@@ -11,8 +11,10 @@ struct DecodeTsharkTests {
     func controlMessagesAndGREPacketsMatchTshark(capture: GoldenCapture) throws {
         let report = try capture.decode()
         // One field value per control message (several messages in one segment give a comma-separated list).
-        let types = try TsharkRunner.lines(["-r", capture.pcap, "-Y", "pptp", "-T", "fields", "-e", "pptp.control_message_type"])
-            .flatMap { $0.split(separator: ",") }
+        let types = try TsharkRunner.lines([
+            "-r", capture.pcap, "-Y", "pptp", "-T", "fields", "-e", "pptp.control_message_type",
+        ])
+        .flatMap { $0.split(separator: ",") }
         #expect(report.statistics.controlMessages == types.count)
         let ours = report.timeline.filter { $0.kind == .control }.map { $0.text.split(separator: " ")[1] }
         #expect(ours.count == types.count)
@@ -25,10 +27,16 @@ struct DecodeTsharkTests {
         #expect(callIDs == Set([call.clientCallID, call.serverCallID].compactMap { $0 }))
     }
 
-    @Test(arguments: GoldenCapture.encrypted.filter { capture in ["01", "03b", "10"].contains { capture.name.hasPrefix($0) } })
+    @Test(
+        arguments: GoldenCapture.encrypted.filter { capture in
+            ["01", "03b", "10"].contains { capture.name.hasPrefix($0) }
+        }
+    )
     func innerPcapOpensInTshark(capture: GoldenCapture) throws {
         let report = try capture.decodeWithPassword()
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("pptp-inner-\(capture.name)-\(getpid()).pcap").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "pptp-inner-\(capture.name)-\(getpid()).pcap"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try CaptureFile.write(try CaptureDecoder.innerPcap(report), to: path)
         let frames = try TsharkRunner.lines(["-r", path, "-T", "fields", "-e", "frame.number"])
@@ -43,15 +51,23 @@ struct DecodeTsharkTests {
 
 /// Word lists against the captured exchanges.
 @Suite struct PasswordSearchTests {
-    static let list: [[UInt8]] = ["123456", "password", "Alice-Secret-1", "Erin-MSCHAPv1", "Frank-CHAP-MD5", "Grace-PAP-Plain"]
-        .map { Array($0.utf8) }
+    static let list: [[UInt8]] = [
+        "123456", "password", "Alice-Secret-1", "Erin-MSCHAPv1", "Frank-CHAP-MD5", "Grace-PAP-Plain",
+    ]
+    .map { Array($0.utf8) }
 
     @Test(arguments: [("01", 3, "MS-CHAPv2"), ("05", 4, "MS-CHAPv1"), ("06", 5, "CHAP-MD5"), ("07", 6, "PAP")])
     func findsThePasswordInTheList(prefix: String, position: Int, method: String) throws {
         let capture = try GoldenCapture.named(prefix)
         var report = try capture.decode()
         let bytes = try CaptureFile.read(path: capture.pcap)
-        CaptureDecoder.searchWordList(Self.list, report: &report, bytes: bytes, options: DecodeOptions(path: capture.pcap), clock: ContinuousClock())
+        CaptureDecoder.searchWordList(
+            Self.list,
+            report: &report,
+            bytes: bytes,
+            options: DecodeOptions(path: capture.pcap),
+            clock: ContinuousClock()
+        )
         let search = try #require(report.passwordSearch)
         let result = try #require(search.results.first)
         #expect(result.found)
@@ -60,7 +76,9 @@ struct DecodeTsharkTests {
         #expect(result.password == nil)  // masked without showSecrets
         #expect(search.candidatesTried == position)
         #expect(search.candidatesPerSecond > 0)
-        #expect(report.headline.first?.hasPrefix("PASSWORD FOUND in the word list for user \"\(capture.user)\"") == true)
+        #expect(
+            report.headline.first?.hasPrefix("PASSWORD FOUND in the word list for user \"\(capture.user)\"") == true
+        )
         #expect(report.weaknesses.first?.severity == "critical")
         if method.hasPrefix("MS-CHAP") {
             // Found, then used: the session is decrypted with it.

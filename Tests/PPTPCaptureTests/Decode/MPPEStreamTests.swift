@@ -8,7 +8,9 @@ import Testing
 @Suite struct MPPEStreamTests {
     /// PPP protocol 0x0021 and an IPv4 ICMP packet with a correct header checksum.
     static func plaintext(_ number: Int) -> [UInt8] {
-        var header: [UInt8] = [0x45, 0, 0, 28 + 8, 0, UInt8(number & 0xFF), 0, 0, 64, 1, 0, 0, 203, 0, 113, 11, 203, 0, 113, 1]
+        var header: [UInt8] = [
+            0x45, 0, 0, 28 + 8, 0, UInt8(number & 0xFF), 0, 0, 64, 1, 0, 0, 203, 0, 113, 11, 203, 0, 113, 1,
+        ]
         var sum: UInt32 = 0
         for index in stride(from: 0, to: 20, by: 2) { sum += UInt32(header[index]) << 8 | UInt32(header[index + 1]) }
         while sum > 0xFFFF { sum = (sum & 0xFFFF) + (sum >> 16) }
@@ -26,7 +28,12 @@ import Testing
     func statefulStreamFollowsTheSendersResetBehaviour(behaviour: MPPEResetBehaviour) throws {
         var sender = MPPEEncryptor(key: try Self.key(), mode: .stateful, resetBehaviour: behaviour)
         // The receiver tries the other behaviour first, so it must notice and switch.
-        var stream = MPPEStream(key: try Self.key(), mode: .stateful, preferLinuxResets: behaviour == .reinitialise, lateKeyCacheSize: 0)
+        var stream = MPPEStream(
+            key: try Self.key(),
+            mode: .stateful,
+            preferLinuxResets: behaviour == .reinitialise,
+            lateKeyCacheSize: 0
+        )
         var decrypted = 0
         var refused = 0
         for number in 0..<600 {
@@ -51,7 +58,12 @@ import Testing
     @Test(arguments: [MPPEKeyStrength.bits40, .bits56, .bits128])
     func statelessStreamDecryptsLatePacketsFromItsCache(strength: MPPEKeyStrength) throws {
         var sender = MPPEEncryptor(key: try Self.key(strength), mode: .stateless)
-        var stream = MPPEStream(key: try Self.key(strength), mode: .stateless, preferLinuxResets: true, lateKeyCacheSize: 16)
+        var stream = MPPEStream(
+            key: try Self.key(strength),
+            mode: .stateless,
+            preferLinuxResets: true,
+            lateKeyCacheSize: 16
+        )
         var packets: [(MPPEHeader, [UInt8])] = []
         for number in 0..<50 {
             var packet = Self.plaintext(number)
@@ -61,7 +73,9 @@ import Testing
         packets.swapAt(20, 25)
         var late = 0
         for (header, ciphertext) in packets {
-            guard case .decrypted(let plaintext, let wasLate, _) = stream.decrypt(header: header, ciphertext: ciphertext) else {
+            guard
+                case .decrypted(let plaintext, let wasLate, _) = stream.decrypt(header: header, ciphertext: ciphertext)
+            else {
                 Issue.record("packet \(header.coherencyCount) not decrypted")
                 continue
             }

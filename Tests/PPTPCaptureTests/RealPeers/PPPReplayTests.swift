@@ -1,10 +1,11 @@
 import Foundation
 import MSCrypto
 import NIOCore
-@testable import PPP
 import PPTP
 import PPTPCapture
 import Testing
+
+@testable import PPP
 
 /// One capture of `Tests/Fixtures/captures` with what its manifest says.
 struct GoldenSession: Sendable, CustomStringConvertible {
@@ -29,16 +30,21 @@ struct GoldenSession: Sendable, CustomStringConvertible {
             let list = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]]
         else { return [] }
         return list.compactMap { entry in
-            guard let name = entry["name"] as? String, let pcap = entry["pcap"] as? String, let user = entry["username"] as? String,
+            guard let name = entry["name"] as? String, let pcap = entry["pcap"] as? String,
+                let user = entry["username"] as? String,
                 let password = entry["password"] as? String
             else { return nil }
             let tunnel = entry["tunnel"] as? [String: String]
             return GoldenSession(
-                name: name, pcap: directory.appendingPathComponent(pcap).path, user: user, password: password,
+                name: name,
+                pcap: directory.appendingPathComponent(pcap).path,
+                user: user,
+                password: password,
                 clientPassword: entry["client_password_used"] as? String ?? password,
                 serverOptions: (entry["server_pppd_options"] as? String ?? "").split(separator: " ").map(String.init),
                 clientOptions: (entry["client_pppd_options"] as? String ?? "").split(separator: " ").map(String.init),
-                clientAddress: tunnel?["client_ip"].flatMap { IPv4Address($0) })
+                clientAddress: tunnel?["client_ip"].flatMap { IPv4Address($0) }
+            )
         }
     }()
 
@@ -59,8 +65,12 @@ struct GoldenSession: Sendable, CustomStringConvertible {
 
     static func encryption(_ options: [String]) -> EncryptionPolicy {
         let stateful = options.contains("mppe-stateful")
-        if options.contains("require-mppe-128") { return EncryptionPolicy(strengths: [.bits128], allowStateful: stateful) }
-        if options.contains("require-mppe-40") { return EncryptionPolicy(strengths: [.bits40], allowStateful: stateful) }
+        if options.contains("require-mppe-128") {
+            return EncryptionPolicy(strengths: [.bits128], allowStateful: stateful)
+        }
+        if options.contains("require-mppe-40") {
+            return EncryptionPolicy(strengths: [.bits40], allowStateful: stateful)
+        }
         return .none
     }
 
@@ -118,7 +128,10 @@ struct Replay {
     mutating func start() { record(engine.start(now: now)) }
 
     /// Feeds a packet, returns what the engine sent in answer.
-    mutating func feed(_ protocolNumber: PPPProtocolNumber, _ packet: ControlPacket) -> [(PPPProtocolNumber, ControlPacket)] {
+    mutating func feed(
+        _ protocolNumber: PPPProtocolNumber,
+        _ packet: ControlPacket
+    ) -> [(PPPProtocolNumber, ControlPacket)] {
         answers = []
         record(engine.receive(protocolNumber, information: packet.bytes, now: now))
         return answers
@@ -139,7 +152,9 @@ struct Replay {
 /// Whether our answer is the real one: same code, and for configuration replies the same
 /// options (as pppd would log them).
 func sameAnswer(_ ours: (PPPProtocolNumber, ControlPacket), _ real: (PPPProtocolNumber, ControlPacket)) -> Bool {
-    guard ours.0 == real.0, ours.1.code == real.1.code, ours.1.identifier == real.1.identifier || ours.1.code == .protocolReject else { return false }
+    guard ours.0 == real.0, ours.1.code == real.1.code,
+        ours.1.identifier == real.1.identifier || ours.1.code == .protocolReject
+    else { return false }
     switch ours.1.code {
     case .configureAck, .configureNak, .configureReject:
         return ours.1.data == real.1.data
@@ -168,10 +183,21 @@ func isAnswer(_ code: ControlCode) -> Bool {
         try #require(!packets.isEmpty)
         let password = session.password
         let configuration = PPPSessionConfiguration(
-            role: .server, policy: session.serverPolicy, name: "pptpd",
-            ipcp: .assigning(local: IPv4Address(203, 0, 113, 1), peer: session.clientAddress ?? IPv4Address(203, 0, 113, 99), dns: [], nbns: []),
-            ipv6: false, echoInterval: nil, requestACCM: 0)
-        var replay = Replay(engine: PPPSession(configuration: configuration, random: SystemRandomNumberGenerator())) { request in
+            role: .server,
+            policy: session.serverPolicy,
+            name: "pptpd",
+            ipcp: .assigning(
+                local: IPv4Address(203, 0, 113, 1),
+                peer: session.clientAddress ?? IPv4Address(203, 0, 113, 99),
+                dns: [],
+                nbns: []
+            ),
+            ipv6: false,
+            echoInterval: nil,
+            requestACCM: 0
+        )
+        var replay = Replay(engine: PPPSession(configuration: configuration, random: SystemRandomNumberGenerator())) {
+            request in
             CredentialVerifier.verify(request, secret: .password(password)).verdict
         }
         replay.start()
@@ -187,12 +213,23 @@ func isAnswer(_ code: ControlCode) -> Bool {
             }
             switch (protocolNumber, packet.code) {
             case (.chap, _), (.pap, _):
-                try replayAuthentication(protocolNumber, packet, packets: packets, index: index, session: session, replay: &replay, challenge: &capturedChallenge)
+                try replayAuthentication(
+                    protocolNumber,
+                    packet,
+                    packets: packets,
+                    index: index,
+                    session: session,
+                    replay: &replay,
+                    challenge: &capturedChallenge
+                )
             case (_, .configureRequest), (.lcp, .terminateRequest), (.ipv6cp, _):
                 let ours = replay.feed(protocolNumber, packet)
                 guard let real else { continue }
                 let answer = ours.first { isAnswer($0.1.code) }
-                #expect(answer.map { sameAnswer($0, (real.protocolNumber, real.packet)) } == true, "\(session): answer to \(protocolNumber) \(packet.code) id \(packet.identifier): ours \(String(describing: answer)), pptpd \(real.packet)")
+                #expect(
+                    answer.map { sameAnswer($0, (real.protocolNumber, real.packet)) } == true,
+                    "\(session): answer to \(protocolNumber) \(packet.code) id \(packet.identifier): ours \(String(describing: answer)), pptpd \(real.packet)"
+                )
                 compared += 1
             case (_, .configureAck):
                 replay.ackOurRequest(protocolNumber)
@@ -200,7 +237,10 @@ func isAnswer(_ code: ControlCode) -> Bool {
                 break
             }
         }
-        #expect(compared >= (session.clientPassword == session.password ? 3 : 1), "\(session): too few answers compared")
+        #expect(
+            compared >= (session.clientPassword == session.password ? 3 : 1),
+            "\(session): too few answers compared"
+        )
         // The negotiated state is what the server's pppd log reports.
         let agreed = replay.engine.lcp.negotiator.agreed
         #expect(agreed.sendPFC && agreed.sendACFC)
@@ -211,7 +251,10 @@ func isAnswer(_ code: ControlCode) -> Bool {
             let encryption = session.serverPolicy.encryption
             if encryption.allowsEncryption {
                 let strength: MPPEKeyStrength = encryption.strengths.contains(.bits40) ? .bits40 : .bits128
-                #expect(replay.engine.ccp.negotiator.sending == MPPEDirection(strength: strength, mode: .stateless), "\(session)")
+                #expect(
+                    replay.engine.ccp.negotiator.sending == MPPEDirection(strength: strength, mode: .stateless),
+                    "\(session)"
+                )
             }
         }
     }
@@ -220,8 +263,13 @@ func isAnswer(_ code: ControlCode) -> Bool {
     /// (our verifier must accept it and reproduce pptpd's S=), then our engine gets a response
     /// to its own challenge computed the same way.
     private func replayAuthentication(
-        _ protocolNumber: PPPProtocolNumber, _ packet: ControlPacket, packets: [(fromClient: Bool, protocolNumber: PPPProtocolNumber, packet: ControlPacket)],
-        index: Int, session: GoldenSession, replay: inout Replay, challenge: inout [UInt8]?
+        _ protocolNumber: PPPProtocolNumber,
+        _ packet: ControlPacket,
+        packets: [(fromClient: Bool, protocolNumber: PPPProtocolNumber, packet: ControlPacket)],
+        index: Int,
+        session: GoldenSession,
+        replay: inout Replay,
+        challenge: inout [UInt8]?
     ) throws {
         if protocolNumber == .pap {
             _ = replay.feed(.pap, packet)
@@ -229,7 +277,10 @@ func isAnswer(_ code: ControlCode) -> Bool {
         }
         guard case .response(let value, let name) = try CHAPMessage(packet) else { return }
         // The real challenge is the server's last CHAP Challenge before this response.
-        guard let realChallenge = packets[..<index].last(where: { !$0.fromClient && $0.protocolNumber == .chap && $0.packet.code.rawValue == 1 }),
+        guard
+            let realChallenge = packets[..<index].last(where: {
+                !$0.fromClient && $0.protocolNumber == .chap && $0.packet.code.rawValue == 1
+            }),
             case .challenge(let challengeValue, _) = try CHAPMessage(realChallenge.packet)
         else { return }
         let user = String(decoding: name, as: UTF8.self)
@@ -238,7 +289,11 @@ func isAnswer(_ code: ControlCode) -> Bool {
         switch method {
         case .msCHAPv2?:
             let response = try MSCHAPv2Response(value)
-            proof = .msCHAPv2(authenticatorChallenge: challengeValue, peerChallenge: response.peerChallenge, ntResponse: response.ntResponse)
+            proof = .msCHAPv2(
+                authenticatorChallenge: challengeValue,
+                peerChallenge: response.peerChallenge,
+                ntResponse: response.ntResponse
+            )
         case .msCHAPv1?:
             let response = try MSCHAPv1Response(value)
             proof = .msCHAPv1(challenge: challengeValue, ntResponse: response.ntResponse)
@@ -247,7 +302,10 @@ func isAnswer(_ code: ControlCode) -> Bool {
         default:
             return
         }
-        let verdict = CredentialVerifier.verify(AuthenticationRequest(userName: user, proof: proof), secret: .password(session.password)).verdict
+        let verdict = CredentialVerifier.verify(
+            AuthenticationRequest(userName: user, proof: proof),
+            secret: .password(session.password)
+        ).verdict
         let realAnswer = packets[(index + 1)...].first { !$0.fromClient && $0.protocolNumber == .chap }
         if session.clientPassword == session.password {
             guard case .accept(let s, _, _) = verdict else {
@@ -264,20 +322,37 @@ func isAnswer(_ code: ControlCode) -> Bool {
             }
         }
         // Now answer our own engine's challenge the way the real client would.
-        guard let ours = replay.sentAuth.last(where: { $0.code.rawValue == 1 }), case .challenge(let ourChallenge, _) = try CHAPMessage(ours) else { return }
+        guard let ours = replay.sentAuth.last(where: { $0.code.rawValue == 1 }),
+            case .challenge(let ourChallenge, _) = try CHAPMessage(ours)
+        else { return }
         let hash = NTPasswordHash(password: session.clientPassword)
         let responseValue: [UInt8]
         switch method {
         case .msCHAPv2?:
             let peerChallenge = try MSCHAPv2Response(value).peerChallenge
-            let nt = try MSCHAPv2.generateNTResponse(authenticatorChallenge: ourChallenge, peerChallenge: peerChallenge, userName: name, passwordHash: hash)
+            let nt = try MSCHAPv2.generateNTResponse(
+                authenticatorChallenge: ourChallenge,
+                peerChallenge: peerChallenge,
+                userName: name,
+                passwordHash: hash
+            )
             responseValue = MSCHAPv2Response(peerChallenge: peerChallenge, ntResponse: nt).bytes
         case .msCHAPv1?:
-            responseValue = MSCHAPv1Response(ntResponse: try MSCHAPv1.ntChallengeResponse(challenge: ourChallenge, passwordHash: hash)).bytes
+            responseValue =
+                MSCHAPv1Response(
+                    ntResponse: try MSCHAPv1.ntChallengeResponse(challenge: ourChallenge, passwordHash: hash)
+                ).bytes
         default:
-            responseValue = CHAPMD5.response(identifier: ours.identifier, secret: Array(session.clientPassword.utf8), challenge: ourChallenge)
+            responseValue = CHAPMD5.response(
+                identifier: ours.identifier,
+                secret: Array(session.clientPassword.utf8),
+                challenge: ourChallenge
+            )
         }
-        let answers = replay.feed(.chap, CHAPMessage.response(value: responseValue, name: name).packet(identifier: ours.identifier))
+        let answers = replay.feed(
+            .chap,
+            CHAPMessage.response(value: responseValue, name: name).packet(identifier: ours.identifier)
+        )
         // Success or Failure, as pptpd answered.
         if let realAnswer, let ourAnswer = answers.first(where: { $0.0 == .chap }) {
             #expect(ourAnswer.1.code == realAnswer.packet.code, "\(session): CHAP outcome differs")
@@ -289,47 +364,83 @@ func isAnswer(_ code: ControlCode) -> Bool {
     func ourClientAnswersTheRealServerAsPppdDid(_ session: GoldenSession) throws {
         let packets = try session.controlPackets()
         let configuration = PPPSessionConfiguration(
-            role: .client, policy: session.clientPolicy,
+            role: .client,
+            policy: session.clientPolicy,
             credentials: ClientCredentials(userName: session.user, password: session.clientPassword),
-            ipcp: .requesting(preferred: .unspecified, requestDNS: false), ipv6: true, echoInterval: nil, requestACCM: 0)
-        var replay = Replay(engine: PPPSession(configuration: configuration, random: SystemRandomNumberGenerator())) { _ in .reject(.authenticationFailure) }
+            ipcp: .requesting(preferred: .unspecified, requestDNS: false),
+            ipv6: true,
+            echoInterval: nil,
+            requestACCM: 0
+        )
+        var replay = Replay(engine: PPPSession(configuration: configuration, random: SystemRandomNumberGenerator())) {
+            _ in .reject(.authenticationFailure)
+        }
         replay.start()
         var compared = 0
         for (index, item) in packets.enumerated() where !item.fromClient {
             let (protocolNumber, packet) = (item.protocolNumber, item.packet)
-            let real = packets[(index + 1)...].first { $0.fromClient && isAnswer($0.packet.code) && $0.protocolNumber == protocolNumber && $0.packet.identifier == packet.identifier }
+            let real = packets[(index + 1)...].first {
+                $0.fromClient && isAnswer($0.packet.code) && $0.protocolNumber == protocolNumber
+                    && $0.packet.identifier == packet.identifier
+            }
             switch (protocolNumber, packet.code) {
             case (.chap, ControlCode(1)):
                 _ = replay.feed(.chap, packet)  // our response has its own peer challenge
             case (.chap, ControlCode(3)):
                 // pptpd's S= is for the real client's response; give ours the S= for its own.
-                guard let ourResponse = replay.sentAuth.last(where: { $0.code.rawValue == 2 }), case .response(let value, _) = try CHAPMessage(ourResponse),
-                    let challengePacket = packets[..<index].last(where: { !$0.fromClient && $0.protocolNumber == .chap && $0.packet.code.rawValue == 1 }),
+                guard let ourResponse = replay.sentAuth.last(where: { $0.code.rawValue == 2 }),
+                    case .response(let value, _) = try CHAPMessage(ourResponse),
+                    let challengePacket = packets[..<index].last(where: {
+                        !$0.fromClient && $0.protocolNumber == .chap && $0.packet.code.rawValue == 1
+                    }),
                     case .challenge(let challenge, _) = try CHAPMessage(challengePacket.packet)
                 else { continue }
                 var message = packet.data
                 if let response = try? MSCHAPv2Response(value) {
-                    let proof = AuthenticationRequest.Proof.msCHAPv2(authenticatorChallenge: challenge, peerChallenge: response.peerChallenge, ntResponse: response.ntResponse)
-                    if case .accept(let s?, _, _) = CredentialVerifier.verify(AuthenticationRequest(userName: session.user, proof: proof), secret: .password(session.password)).verdict {
+                    let proof = AuthenticationRequest.Proof.msCHAPv2(
+                        authenticatorChallenge: challenge,
+                        peerChallenge: response.peerChallenge,
+                        ntResponse: response.ntResponse
+                    )
+                    if case .accept(let s?, _, _) = CredentialVerifier.verify(
+                        AuthenticationRequest(userName: session.user, proof: proof),
+                        secret: .password(session.password)
+                    ).verdict {
                         message = MSCHAPv2Success(authenticatorResponse: s, message: "Access granted").bytes
                     }
                 }
-                _ = replay.feed(.chap, ControlPacket(code: packet.code, identifier: ourResponse.identifier, data: message))
+                _ = replay.feed(
+                    .chap,
+                    ControlPacket(code: packet.code, identifier: ourResponse.identifier, data: message)
+                )
             case (.chap, ControlCode(4)):
                 let ourResponse = replay.sentAuth.last(where: { $0.code.rawValue == 2 })
-                _ = replay.feed(.chap, ControlPacket(code: packet.code, identifier: ourResponse?.identifier ?? packet.identifier, data: packet.data))
+                _ = replay.feed(
+                    .chap,
+                    ControlPacket(
+                        code: packet.code,
+                        identifier: ourResponse?.identifier ?? packet.identifier,
+                        data: packet.data
+                    )
+                )
             case (_, .configureRequest), (.lcp, .terminateRequest), (.lcp, .echoRequest):
                 let ours = replay.feed(protocolNumber, packet)
                 guard let real else { continue }
                 let answer = ours.first { isAnswer($0.1.code) }
-                #expect(answer.map { sameAnswer($0, (real.protocolNumber, real.packet)) } == true, "\(session): answer to \(protocolNumber) \(packet.code): ours \(String(describing: answer)), pppd \(real.packet)")
+                #expect(
+                    answer.map { sameAnswer($0, (real.protocolNumber, real.packet)) } == true,
+                    "\(session): answer to \(protocolNumber) \(packet.code): ours \(String(describing: answer)), pppd \(real.packet)"
+                )
                 compared += 1
             case (_, .configureAck):
                 replay.ackOurRequest(protocolNumber)
             case (.ipcp, .configureNak):
                 // The server names our address: re-target its Nak at our request.
                 guard let request = replay.outstanding[.ipcp] else { continue }
-                _ = replay.feed(.ipcp, ControlPacket(code: .configureNak, identifier: request.identifier, data: packet.data))
+                _ = replay.feed(
+                    .ipcp,
+                    ControlPacket(code: .configureNak, identifier: request.identifier, data: packet.data)
+                )
             case (.lcp, .protocolReject):
                 _ = replay.feed(.lcp, packet)
             default:
@@ -341,7 +452,10 @@ func isAnswer(_ code: ControlCode) -> Bool {
         for _ in 0..<10 where replay.engine.downReason == nil { replay.tick(3) }
         if session.clientPassword != session.password {
             // Capture 08: the real server's Failure E=691 ends our client with the typed error.
-            #expect(replay.engine.downReason == .authenticationFailed(.rejected(.authenticationFailure, message: "Access denied")))
+            #expect(
+                replay.engine.downReason
+                    == .authenticationFailed(.rejected(.authenticationFailure, message: "Access denied"))
+            )
         } else {
             #expect(replay.engine.network?.localAddress == session.clientAddress, "\(session)")
             #expect(replay.events.contains(.protocolRejected(.ipv6cp)), "\(session): pptpd's Protocol-Reject of IPV6CP")

@@ -47,16 +47,44 @@ struct TablePair {
     init(clients: Int = 1) {
         serverKey = SessionKey(peer: clientAddress, callID: 0x2222)
         clientKey = SessionKey(peer: serverAddress, callID: 0x1111)
-        let clientCall = CallInformation(callID: 0x1111, peerCallID: 0x2222, direction: .outgoing, peerWindow: 64, peerProcessingDelay: 0, framing: .asynchronous, connectSpeed: 0)
-        let serverCall = CallInformation(callID: 0x2222, peerCallID: 0x1111, direction: .outgoing, peerWindow: 64, peerProcessingDelay: 0, framing: .asynchronous, connectSpeed: 0)
+        let clientCall = CallInformation(
+            callID: 0x1111,
+            peerCallID: 0x2222,
+            direction: .outgoing,
+            peerWindow: 64,
+            peerProcessingDelay: 0,
+            framing: .asynchronous,
+            connectSpeed: 0
+        )
+        let serverCall = CallInformation(
+            callID: 0x2222,
+            peerCallID: 0x1111,
+            direction: .outgoing,
+            peerWindow: 64,
+            peerProcessingDelay: 0,
+            framing: .asynchronous,
+            connectSpeed: 0
+        )
         let clientTunnel = TunnelSession(
-            call: clientCall, gre: .init(),
-            ppp: PPPSessionConfiguration(role: .client, credentials: ClientCredentials(userName: "alice", password: "pw"), ipcp: .requesting(preferred: .unspecified, requestDNS: false)),
-            random: TestRandom(state: 1))
+            call: clientCall,
+            gre: .init(),
+            ppp: PPPSessionConfiguration(
+                role: .client,
+                credentials: ClientCredentials(userName: "alice", password: "pw"),
+                ipcp: .requesting(preferred: .unspecified, requestDNS: false)
+            ),
+            random: TestRandom(state: 1)
+        )
         let serverTunnel = TunnelSession(
-            call: serverCall, gre: .init(),
-            ppp: PPPSessionConfiguration(role: .server, name: "srv", ipcp: .assigning(local: IPv4Address(203, 0, 113, 1), peer: .unspecified, dns: [], nbns: [])),
-            random: TestRandom(state: 2))
+            call: serverCall,
+            gre: .init(),
+            ppp: PPPSessionConfiguration(
+                role: .server,
+                name: "srv",
+                ipcp: .assigning(local: IPv4Address(203, 0, 113, 1), peer: .unspecified, dns: [], nbns: [])
+            ),
+            random: TestRandom(state: 2)
+        )
         server.apply(.add(serverKey, serverTunnel), now: now, sink: &serverSink)
         client.apply(.add(clientKey, clientTunnel), now: now, sink: &clientSink)
     }
@@ -79,13 +107,21 @@ struct TablePair {
                 bytes.withUnsafeMutableBytes { server.receiveGRE(from: clientAddress, $0, now: now, sink: &serverSink) }
                 continue
             }
-            if let index = serverSink.events.firstIndex(where: { if case .verify = $0.1 { return true } else { return false } }) {
+            if let index = serverSink.events.firstIndex(where: {
+                if case .verify = $0.1 { return true } else { return false }
+            }) {
                 let (key, event) = serverSink.events.remove(at: index)
                 guard case .verify(let request) = event else { continue }
                 let verdict = CredentialVerifier.verify(request, secret: .password("pw")).verdict
                 server.apply(
-                    .verdict(key, verdict, addresses: .assigning(local: IPv4Address(203, 0, 113, 1), peer: assigned, dns: [], nbns: [])),
-                    now: now, sink: &serverSink)
+                    .verdict(
+                        key,
+                        verdict,
+                        addresses: .assigning(local: IPv4Address(203, 0, 113, 1), peer: assigned, dns: [], nbns: [])
+                    ),
+                    now: now,
+                    sink: &serverSink
+                )
                 continue
             }
             guard let next = [server.nextDeadline, client.nextDeadline].compactMap({ $0 }).min() else { return }
@@ -126,8 +162,14 @@ struct TablePair {
     @Test func sessionsComeUpAndRouteByClientAddress() {
         var pair = TablePair()
         pair.run(until: pair.now + .seconds(5))
-        #expect(pair.clientSink.events.contains { if case .ppp(.networkUp) = $0.1 { return true } else { return false } })
-        #expect(pair.serverSink.events.contains { if case .ppp(.networkUp(let s)) = $0.1 { return s.peerAddress == pair.assigned } else { return false } })
+        #expect(
+            pair.clientSink.events.contains { if case .ppp(.networkUp) = $0.1 { return true } else { return false } }
+        )
+        #expect(
+            pair.serverSink.events.contains {
+                if case .ppp(.networkUp(let s)) = $0.1 { return s.peerAddress == pair.assigned } else { return false }
+            }
+        )
         // Client → server: the packet comes out of the server's TUN.
         let up = TablePair.ipv4(from: pair.assigned, to: IPv4Address(198, 51, 100, 80))
         pair.tunPacket(up, intoClient: true)
@@ -139,14 +181,20 @@ struct TablePair {
         pair.run(until: pair.now)
         #expect(pair.clientSink.tun == [down])
         // An address without a session is dropped and counted.
-        pair.tunPacket(TablePair.ipv4(from: IPv4Address(198, 51, 100, 80), to: IPv4Address(203, 0, 113, 99)), intoClient: false)
+        pair.tunPacket(
+            TablePair.ipv4(from: IPv4Address(198, 51, 100, 80), to: IPv4Address(203, 0, 113, 99)),
+            intoClient: false
+        )
         #expect(pair.server.counters.tunNoSession == 1)
     }
 
     @Test func spoofedSourceAddressesAreDropped() {
         var pair = TablePair()
         pair.run(until: pair.now + .seconds(5))
-        pair.tunPacket(TablePair.ipv4(from: IPv4Address(203, 0, 113, 99), to: IPv4Address(198, 51, 100, 80)), intoClient: true)
+        pair.tunPacket(
+            TablePair.ipv4(from: IPv4Address(203, 0, 113, 99), to: IPv4Address(198, 51, 100, 80)),
+            intoClient: true
+        )
         pair.run(until: pair.now)
         #expect(pair.serverSink.tun.isEmpty)
         #expect(pair.server.counters.spoofedSource == 1)
@@ -155,9 +203,13 @@ struct TablePair {
     @Test func greFromAnotherPeerOrCallIsDroppedAndCounted() {
         var pair = TablePair()
         var buffer = ByteBuffer()
-        GREPacket(header: GREHeader(payloadLength: 0, callID: 0x2222, sequenceNumber: 0), payload: ByteBuffer()).write(to: &buffer)
+        GREPacket(header: GREHeader(payloadLength: 0, callID: 0x2222, sequenceNumber: 0), payload: ByteBuffer()).write(
+            to: &buffer
+        )
         var bytes = Array(buffer.readableBytesView)
-        bytes.withUnsafeMutableBytes { pair.server.receiveGRE(from: IPv4Address(192, 0, 2, 99), $0, now: pair.now, sink: &pair.serverSink) }
+        bytes.withUnsafeMutableBytes {
+            pair.server.receiveGRE(from: IPv4Address(192, 0, 2, 99), $0, now: pair.now, sink: &pair.serverSink)
+        }
         #expect(pair.server.counters.greUnknownSession == 1)
     }
 
@@ -167,7 +219,11 @@ struct TablePair {
         pair.server.apply(.callCleared(pair.serverKey), now: pair.now, sink: &pair.serverSink)
         #expect(pair.server.count == 0)
         #expect(pair.serverSink.events.contains { if case .removed = $0.1 { return true } else { return false } })
-        #expect(pair.serverSink.events.contains { if case .ppp(.down(.lowerLayerDown)) = $0.1 { return true } else { return false } })
+        #expect(
+            pair.serverSink.events.contains {
+                if case .ppp(.down(.lowerLayerDown)) = $0.1 { return true } else { return false }
+            }
+        )
     }
 
     @Test func timersOfManySessionsAreRunFromOneHeap() {
@@ -175,12 +231,29 @@ struct TablePair {
         var sink = CollectingSink()
         let now = NIODeadline.uptimeNanoseconds(1_000_000_000)
         for i in 0..<500 {
-            let call = CallInformation(callID: UInt16(i), peerCallID: 1, direction: .outgoing, peerWindow: 64, peerProcessingDelay: 0, framing: .asynchronous, connectSpeed: 0)
+            let call = CallInformation(
+                callID: UInt16(i),
+                peerCallID: 1,
+                direction: .outgoing,
+                peerWindow: 64,
+                peerProcessingDelay: 0,
+                framing: .asynchronous,
+                connectSpeed: 0
+            )
             let tunnel = TunnelSession(
-                call: call, gre: .init(),
-                ppp: PPPSessionConfiguration(role: .server, ipcp: .assigning(local: IPv4Address(203, 0, 113, 1), peer: .unspecified, dns: [], nbns: [])),
-                random: TestRandom(state: UInt64(i)))
-            table.apply(.add(SessionKey(peer: IPv4Address(198, 51, 100, 2), callID: UInt16(i)), tunnel), now: now, sink: &sink)
+                call: call,
+                gre: .init(),
+                ppp: PPPSessionConfiguration(
+                    role: .server,
+                    ipcp: .assigning(local: IPv4Address(203, 0, 113, 1), peer: .unspecified, dns: [], nbns: [])
+                ),
+                random: TestRandom(state: UInt64(i))
+            )
+            table.apply(
+                .add(SessionKey(peer: IPv4Address(198, 51, 100, 2), callID: UInt16(i)), tunnel),
+                now: now,
+                sink: &sink
+            )
         }
         #expect(sink.gre.count == 500)  // one LCP Configure-Request each
         #expect(table.nextDeadline.map { $0 <= now + .seconds(3) } == true)

@@ -7,7 +7,10 @@ let t0 = NIODeadline.uptimeNanoseconds(1_000_000_000)
 /// A PNS and a PAC control connection wired in memory through their byte streams.
 struct ControlPair {
     var pns = ControlConnection(configuration: .init(role: .pns, hostName: "client", vendor: "test-pns"))
-    var pac = ControlConnection(configuration: .init(role: .pac, hostName: "server", vendor: "test-pac"), winsCollision: true)
+    var pac = ControlConnection(
+        configuration: .init(role: .pac, hostName: "server", vendor: "test-pac"),
+        winsCollision: true
+    )
     var pnsActions: [ControlAction] = []
     var pacActions: [ControlAction] = []
     var wire: [(toPAC: Bool, message: ControlMessage)] = []
@@ -63,17 +66,36 @@ struct ControlPair {
         #expect(reply.resultCode == .success)
         #expect(reply.errorCode == .none)
         #expect(reply.hostName.text == "server")
-        #expect(pair.pnsActions.contains { if case .established(let peer) = $0 { return peer.vendor == "test-pac" } else { return false } })
-        #expect(pair.pacActions.contains { if case .established(let peer) = $0 { return peer.hostName == "client" } else { return false } })
+        #expect(
+            pair.pnsActions.contains {
+                if case .established(let peer) = $0 { return peer.vendor == "test-pac" } else { return false }
+            }
+        )
+        #expect(
+            pair.pacActions.contains {
+                if case .established(let peer) = $0 { return peer.hostName == "client" } else { return false }
+            }
+        )
     }
 
     @Test func outgoingCallConnectsAndIsClearedByThePNS() {
         var pair = ControlPair()
         pair.establish()
-        pair.feed(pair.pns.placeOutgoingCall(callID: 0x1111, serialNumber: 1, phoneNumber: "", now: pair.now), fromPNS: true)
+        pair.feed(
+            pair.pns.placeOutgoingCall(callID: 0x1111, serialNumber: 1, phoneNumber: "", now: pair.now),
+            fromPNS: true
+        )
         pair.run()
         // The PAC offers it to the layer above, which accepts with Call ID 0x2222.
-        #expect(pair.pacActions.contains { if case .callOffered(.outgoing(let r)) = $0 { return r.callID == 0x1111 && r.receiveWindowSize == 64 } else { return false } })
+        #expect(
+            pair.pacActions.contains {
+                if case .callOffered(.outgoing(let r)) = $0 {
+                    return r.callID == 0x1111 && r.receiveWindowSize == 64
+                } else {
+                    return false
+                }
+            }
+        )
         pair.feed(pair.pac.answerCall(peerCallID: 0x1111, with: 0x2222, now: pair.now), fromPNS: false)
         pair.run()
         guard case .outgoingCallReply(let reply) = pair.sent(byPNS: false).last else {
@@ -84,7 +106,8 @@ struct ControlPair {
         #expect(reply.peerCallID == 0x1111)
         #expect(reply.resultCode == .connected)
         #expect(reply.receiveWindowSize == 64)
-        let pnsCall = pair.pnsActions.compactMap { if case .callConnected(let c) = $0 { return c } else { return nil } }.first
+        let pnsCall = pair.pnsActions.compactMap { if case .callConnected(let c) = $0 { return c } else { return nil } }
+            .first
         #expect(pnsCall?.callID == 0x1111)
         #expect(pnsCall?.peerCallID == 0x2222)
         #expect(pnsCall?.peerWindow == 64)
@@ -93,9 +116,18 @@ struct ControlPair {
         pair.feed(pair.pns.clearCall(0x1111, now: pair.now), fromPNS: true)
         pair.run()
         #expect(pair.sent(byPNS: true).last == .callClearRequest(CallClearRequest(callID: 0x1111)))
-        #expect(pair.sent(byPNS: false).last == .callDisconnectNotify(CallDisconnectNotify(callID: 0x2222, resultCode: .request)))
+        #expect(
+            pair.sent(byPNS: false).last
+                == .callDisconnectNotify(CallDisconnectNotify(callID: 0x2222, resultCode: .request))
+        )
         #expect(pair.pacActions.last == .callCleared(callID: 0x2222, reason: .peerRequested))
-        #expect(pair.pnsActions.last == .callCleared(callID: 0x1111, reason: .disconnected(result: .request, error: .none, cause: 0, statistics: "")))
+        #expect(
+            pair.pnsActions.last
+                == .callCleared(
+                    callID: 0x1111,
+                    reason: .disconnected(result: .request, error: .none, cause: 0, statistics: "")
+                )
+        )
         #expect(pair.pns.calls.isEmpty && pair.pac.calls.isEmpty)
     }
 
@@ -108,26 +140,69 @@ struct ControlPair {
         pair.run()
         pair.feed(pair.pac.clearCall(6, result: .adminShutdown, now: pair.now), fromPNS: false)
         pair.run()
-        #expect(pair.sent(byPNS: false).last == .callDisconnectNotify(CallDisconnectNotify(callID: 6, resultCode: .adminShutdown)))
-        #expect(pair.pnsActions.last == .callCleared(callID: 5, reason: .disconnected(result: .adminShutdown, error: .none, cause: 0, statistics: "")))
+        #expect(
+            pair.sent(byPNS: false).last
+                == .callDisconnectNotify(CallDisconnectNotify(callID: 6, resultCode: .adminShutdown))
+        )
+        #expect(
+            pair.pnsActions.last
+                == .callCleared(
+                    callID: 5,
+                    reason: .disconnected(result: .adminShutdown, error: .none, cause: 0, statistics: "")
+                )
+        )
     }
 
     @Test func incomingCallThreeWayHandshake() {
         var pair = ControlPair()
         pair.establish()
-        pair.feed(pair.pac.placeIncomingCall(callID: 77, serialNumber: 3, dialedNumber: "100", dialingNumber: "555", now: pair.now), fromPNS: false)
+        pair.feed(
+            pair.pac.placeIncomingCall(
+                callID: 77,
+                serialNumber: 3,
+                dialedNumber: "100",
+                dialingNumber: "555",
+                now: pair.now
+            ),
+            fromPNS: false
+        )
         pair.run()
-        #expect(pair.pnsActions.contains { if case .callOffered(.incoming(let r)) = $0 { return r.callID == 77 && r.dialingNumber.text == "555" } else { return false } })
+        #expect(
+            pair.pnsActions.contains {
+                if case .callOffered(.incoming(let r)) = $0 {
+                    return r.callID == 77 && r.dialingNumber.text == "555"
+                } else {
+                    return false
+                }
+            }
+        )
         pair.feed(pair.pns.answerCall(peerCallID: 77, with: 88, now: pair.now), fromPNS: true)
         pair.run()
-        #expect(pair.sent(byPNS: true).last == .incomingCallReply(IncomingCallReply(callID: 88, peerCallID: 77, resultCode: .connect, receiveWindowSize: 64)))
+        #expect(
+            pair.sent(byPNS: true).last
+                == .incomingCallReply(
+                    IncomingCallReply(callID: 88, peerCallID: 77, resultCode: .connect, receiveWindowSize: 64)
+                )
+        )
         guard case .incomingCallConnected(let connected) = pair.sent(byPNS: false).last else {
             Issue.record("no ICCN")
             return
         }
         #expect(connected.peerCallID == 88)
-        #expect(pair.pacActions.contains { if case .callConnected(let c) = $0 { return c.callID == 77 && c.peerCallID == 88 && c.direction == .incoming } else { return false } })
-        #expect(pair.pnsActions.contains { if case .callConnected(let c) = $0 { return c.callID == 88 && c.peerCallID == 77 } else { return false } })
+        #expect(
+            pair.pacActions.contains {
+                if case .callConnected(let c) = $0 {
+                    return c.callID == 77 && c.peerCallID == 88 && c.direction == .incoming
+                } else {
+                    return false
+                }
+            }
+        )
+        #expect(
+            pair.pnsActions.contains {
+                if case .callConnected(let c) = $0 { return c.callID == 88 && c.peerCallID == 77 } else { return false }
+            }
+        )
     }
 
     @Test func refusedOutgoingCallIsReportedWithItsResult() {
@@ -138,8 +213,19 @@ struct ControlPair {
         // Call ID exhaustion on the PAC: the allocator has none, the answer is nil.
         pair.feed(pair.pac.answerCall(peerCallID: 9, with: nil, now: pair.now), fromPNS: false)
         pair.run()
-        #expect(pair.sent(byPNS: false).last == .outgoingCallReply(OutgoingCallReply(callID: 0, peerCallID: 9, resultCode: .generalError, errorCode: .noResource)))
-        #expect(pair.pnsActions.last == .callCleared(callID: 9, reason: .outgoingCallRefused(result: .generalError, error: .noResource, cause: 0)))
+        #expect(
+            pair.sent(byPNS: false).last
+                == .outgoingCallReply(
+                    OutgoingCallReply(callID: 0, peerCallID: 9, resultCode: .generalError, errorCode: .noResource)
+                )
+        )
+        #expect(
+            pair.pnsActions.last
+                == .callCleared(
+                    callID: 9,
+                    reason: .outgoingCallRefused(result: .generalError, error: .noResource, cause: 0)
+                )
+        )
     }
 
     @Test func callIDExhaustion() {
@@ -158,7 +244,10 @@ struct ControlPair {
         var allocator = CallIDAllocator(maximumCalls: 65_535, quarantine: 100)
         var recentlyFreed: [UInt16] = []
         for _ in 0..<2000 {
-            guard let id = allocator.allocate() else { Issue.record("exhausted"); return }
+            guard let id = allocator.allocate() else {
+                Issue.record("exhausted")
+                return
+            }
             #expect(!recentlyFreed.suffix(100).contains(id))
             allocator.free(id)
             recentlyFreed.append(id)
@@ -174,8 +263,12 @@ struct ControlPair {
         pair.run()
         pair.feed(pair.pns.stop(reason: .none, now: pair.now), fromPNS: true)
         pair.run()
-        #expect(pair.sent(byPNS: true).last == .stopControlConnectionRequest(StopControlConnectionRequest(reason: .none)))
-        #expect(pair.sent(byPNS: false).last == .stopControlConnectionReply(StopControlConnectionReply(resultCode: .ok)))
+        #expect(
+            pair.sent(byPNS: true).last == .stopControlConnectionRequest(StopControlConnectionRequest(reason: .none))
+        )
+        #expect(
+            pair.sent(byPNS: false).last == .stopControlConnectionReply(StopControlConnectionReply(resultCode: .ok))
+        )
         #expect(pair.pnsActions.last == .close(.localStop(.none)))
         #expect(pair.pacActions.last == .close(.peerStopped(.none)))
         // Calls were reported cleared before the close.
@@ -207,7 +300,11 @@ struct ControlPair {
         pair.now = t0 + .seconds(60)
         pair.feed(pair.pns.timeout(now: pair.now), fromPNS: true)
         pair.run()
-        #expect(pair.sent(byPNS: false).last.map { if case .echoReply(let r) = $0 { return r.resultCode == .ok } else { return false } } == true)
+        #expect(
+            pair.sent(byPNS: false).last.map {
+                if case .echoReply(let r) = $0 { return r.resultCode == .ok } else { return false }
+            } == true
+        )
         pair.now = t0 + .seconds(125)
         pair.feed(pair.pns.timeout(now: pair.now), fromPNS: true)
         #expect(pair.pns.state == .established)
@@ -243,7 +340,9 @@ struct ControlPair {
         let loserRequest = loser.connect(now: t0)
         guard case .send(let w) = winnerRequest.first, case .send(let l) = loserRequest.first else { return }
         let winnerSees = winner.receive(l, now: t0)
-        #expect(winnerSees == [.violation(.unexpectedMessage(.startControlConnectionRequest, state: .waitControlReply))])
+        #expect(
+            winnerSees == [.violation(.unexpectedMessage(.startControlConnectionRequest, state: .waitControlReply))]
+        )
         let loserSees = loser.receive(w, now: t0)
         guard case .send(let reply) = loserSees.first else {
             Issue.record("the loser did not answer")
@@ -258,7 +357,10 @@ struct ControlPair {
     @Test func unsupportedVersionIsRefused() {
         var pac = ControlConnection(configuration: .init(role: .pac))
         _ = pac.accepted(now: t0)
-        let actions = pac.receive(.startControlConnectionRequest(StartControlConnectionRequest(protocolVersion: 0x0001)), now: t0)
+        let actions = pac.receive(
+            .startControlConnectionRequest(StartControlConnectionRequest(protocolVersion: 0x0001)),
+            now: t0
+        )
         guard case .send(.startControlConnectionReply(let reply)) = actions.first else {
             Issue.record("no SCCRP")
             return
@@ -270,7 +372,10 @@ struct ControlPair {
     @Test func laterVersionIsAnsweredWithOurs() {
         var pac = ControlConnection(configuration: .init(role: .pac))
         _ = pac.accepted(now: t0)
-        let actions = pac.receive(.startControlConnectionRequest(StartControlConnectionRequest(protocolVersion: 0x0200)), now: t0)
+        let actions = pac.receive(
+            .startControlConnectionRequest(StartControlConnectionRequest(protocolVersion: 0x0200)),
+            now: t0
+        )
         guard case .send(.startControlConnectionReply(let reply)) = actions.first else { return }
         #expect(reply.protocolVersion == 0x0100)
         #expect(reply.resultCode == .success)
@@ -291,8 +396,18 @@ struct ControlPair {
         pair.run()
         pair.feed(pair.pac.answerCall(peerCallID: 1, with: 2, now: pair.now), fromPNS: false)
         pair.run()
-        let actions = pair.pns.receive(.callDisconnectNotify(CallDisconnectNotify(callID: 2, resultCode: .unspecified)), now: pair.now)
-        #expect(actions == [.callCleared(callID: 1, reason: .disconnected(result: .unspecified, error: .none, cause: 0, statistics: ""))])
+        let actions = pair.pns.receive(
+            .callDisconnectNotify(CallDisconnectNotify(callID: 2, resultCode: .unspecified)),
+            now: pair.now
+        )
+        #expect(
+            actions == [
+                .callCleared(
+                    callID: 1,
+                    reason: .disconnected(result: .unspecified, error: .none, cause: 0, statistics: "")
+                )
+            ]
+        )
     }
 
     @Test func framingLossClosesTheConnection() {
@@ -307,9 +422,19 @@ struct ControlPair {
         pair.establish()
         pair.feed(pair.pns.placeOutgoingCall(callID: 4, serialNumber: 1, now: pair.now), fromPNS: true)
         pair.run()
-        let again = pair.pac.receive(.outgoingCallRequest(OutgoingCallRequest(callID: 4, callSerialNumber: 2)), now: pair.now)
+        let again = pair.pac.receive(
+            .outgoingCallRequest(OutgoingCallRequest(callID: 4, callSerialNumber: 2)),
+            now: pair.now
+        )
         #expect(again.first == .violation(.duplicateCall(peerCallID: 4)))
-        #expect(again.last == .send(.outgoingCallReply(OutgoingCallReply(callID: 0, peerCallID: 4, resultCode: .generalError, errorCode: .badCallID))))
+        #expect(
+            again.last
+                == .send(
+                    .outgoingCallReply(
+                        OutgoingCallReply(callID: 0, peerCallID: 4, resultCode: .generalError, errorCode: .badCallID)
+                    )
+                )
+        )
     }
 
     @Test func setLinkInfoIsAcceptedRepeatedly() {

@@ -9,21 +9,81 @@ import Testing
 /// States: R = wait_ctl_request (receiver), Q = wait_ctl_reply (originator), P = established as
 /// PAC with call 100↔7, N = established as PNS with call 200↔9, S = wait_stop_reply (PNS), C = closed.
 private let table: [(ControlMessageType, [String: String])] = [
-    (.startControlConnectionRequest, ["R": "send SCCRP,established", "Q": "violation", "P": "violation", "N": "violation", "S": "violation", "C": "-"]),
-    (.startControlConnectionReply, ["R": "violation", "Q": "established", "P": "violation", "N": "violation", "S": "violation", "C": "-"]),
-    (.stopControlConnectionRequest, ["R": "send StopCCRP,close", "Q": "send StopCCRP,close", "P": "send StopCCRP,cleared,close", "N": "send StopCCRP,cleared,close", "S": "send StopCCRP,close", "C": "-"]),
-    (.stopControlConnectionReply, ["R": "violation", "Q": "violation", "P": "violation", "N": "violation", "S": "close", "C": "-"]),
-    (.echoRequest, ["R": "send Echo-Reply", "Q": "send Echo-Reply", "P": "send Echo-Reply", "N": "send Echo-Reply", "S": "send Echo-Reply", "C": "-"]),
+    (
+        .startControlConnectionRequest,
+        [
+            "R": "send SCCRP,established", "Q": "violation", "P": "violation", "N": "violation", "S": "violation",
+            "C": "-",
+        ]
+    ),
+    (
+        .startControlConnectionReply,
+        ["R": "violation", "Q": "established", "P": "violation", "N": "violation", "S": "violation", "C": "-"]
+    ),
+    (
+        .stopControlConnectionRequest,
+        [
+            "R": "send StopCCRP,close", "Q": "send StopCCRP,close", "P": "send StopCCRP,cleared,close",
+            "N": "send StopCCRP,cleared,close", "S": "send StopCCRP,close", "C": "-",
+        ]
+    ),
+    (
+        .stopControlConnectionReply,
+        ["R": "violation", "Q": "violation", "P": "violation", "N": "violation", "S": "close", "C": "-"]
+    ),
+    (
+        .echoRequest,
+        [
+            "R": "send Echo-Reply", "Q": "send Echo-Reply", "P": "send Echo-Reply", "N": "send Echo-Reply",
+            "S": "send Echo-Reply", "C": "-",
+        ]
+    ),
     (.echoReply, ["R": "violation", "Q": "violation", "P": "violation", "N": "violation", "S": "violation", "C": "-"]),
-    (.outgoingCallRequest, ["R": "send OCRP,violation", "Q": "send OCRP,violation", "P": "offer", "N": "send OCRP", "S": "violation", "C": "-"]),
-    (.outgoingCallReply, ["R": "violation", "Q": "violation", "P": "violation", "N": "violation", "S": "violation", "C": "-"]),
-    (.incomingCallRequest, ["R": "send ICRP,violation", "Q": "send ICRP,violation", "P": "send ICRP", "N": "offer", "S": "violation", "C": "-"]),
-    (.incomingCallReply, ["R": "violation", "Q": "violation", "P": "violation", "N": "violation", "S": "violation", "C": "-"]),
-    (.incomingCallConnected, ["R": "violation", "Q": "violation", "P": "violation", "N": "violation", "S": "violation", "C": "-"]),
-    (.callClearRequest, ["R": "violation", "Q": "violation", "P": "send Call-Disconnect-Notify,cleared", "N": "violation", "S": "violation", "C": "-"]),
-    (.callDisconnectNotify, ["R": "violation", "Q": "violation", "P": "violation", "N": "cleared", "S": "violation", "C": "-"]),
-    (.wanErrorNotify, ["R": "violation", "Q": "violation", "P": "violation", "N": "wanerror", "S": "violation", "C": "-"]),
-    (.setLinkInfo, ["R": "violation", "Q": "violation", "P": "linkinfo", "N": "violation", "S": "violation", "C": "-"]),
+    (
+        .outgoingCallRequest,
+        [
+            "R": "send OCRP,violation", "Q": "send OCRP,violation", "P": "offer", "N": "send OCRP", "S": "violation",
+            "C": "-",
+        ]
+    ),
+    (
+        .outgoingCallReply,
+        ["R": "violation", "Q": "violation", "P": "violation", "N": "violation", "S": "violation", "C": "-"]
+    ),
+    (
+        .incomingCallRequest,
+        [
+            "R": "send ICRP,violation", "Q": "send ICRP,violation", "P": "send ICRP", "N": "offer", "S": "violation",
+            "C": "-",
+        ]
+    ),
+    (
+        .incomingCallReply,
+        ["R": "violation", "Q": "violation", "P": "violation", "N": "violation", "S": "violation", "C": "-"]
+    ),
+    (
+        .incomingCallConnected,
+        ["R": "violation", "Q": "violation", "P": "violation", "N": "violation", "S": "violation", "C": "-"]
+    ),
+    (
+        .callClearRequest,
+        [
+            "R": "violation", "Q": "violation", "P": "send Call-Disconnect-Notify,cleared", "N": "violation",
+            "S": "violation", "C": "-",
+        ]
+    ),
+    (
+        .callDisconnectNotify,
+        ["R": "violation", "Q": "violation", "P": "violation", "N": "cleared", "S": "violation", "C": "-"]
+    ),
+    (
+        .wanErrorNotify,
+        ["R": "violation", "Q": "violation", "P": "violation", "N": "wanerror", "S": "violation", "C": "-"]
+    ),
+    (
+        .setLinkInfo,
+        ["R": "violation", "Q": "violation", "P": "linkinfo", "N": "violation", "S": "violation", "C": "-"]
+    ),
 ]
 
 /// A message of each type, with Call IDs that match the calls of states P and N.
@@ -105,7 +165,9 @@ struct ControlCell: CustomStringConvertible, Sendable {
     var description: String { "\(type) in \(state)" }
 }
 
-private let cells: [ControlCell] = table.flatMap { type, row in row.map { ControlCell(type: type, state: $0.key, expected: $0.value) } }
+private let cells: [ControlCell] = table.flatMap { type, row in
+    row.map { ControlCell(type: type, state: $0.key, expected: $0.value) }
+}
 
 @Suite struct ControlStateTableTests {
     @Test func tableCoversEveryMessageInEveryState() {
@@ -122,6 +184,8 @@ private let cells: [ControlCell] = table.flatMap { type, row in row.map { Contro
         // established, and every close reports the calls first.
         if before == .closed { #expect(c.state == .closed) }
         if c.state != .established && c.state != .waitStopReply { #expect(c.calls.isEmpty) }
-        if actions.contains(where: { if case .close = $0 { return true } else { return false } }) { #expect(c.state == .closed) }
+        if actions.contains(where: { if case .close = $0 { return true } else { return false } }) {
+            #expect(c.state == .closed)
+        }
     }
 }

@@ -130,8 +130,15 @@ import Testing
     /// delivered at most once and in order, the rest is reported lost, and the reorder buffer
     /// stays within its bound.
     @Test func randomArrivalOrdersDeliverAtMostOnceInOrder() async {
-        await propertyCheck(count: 300, input: Gen.uint8(in: 0...255).array(of: 20...300), Gen.uint32(in: 0...UInt32.max)) { noise, start in
-            var s = GRESequencer<UInt32>(configuration: .init(reorderTimeout: .milliseconds(50), reorderCapacity: 16), peerWindow: 64)
+        await propertyCheck(
+            count: 300,
+            input: Gen.uint8(in: 0...255).array(of: 20...300),
+            Gen.uint32(in: 0...UInt32.max)
+        ) { noise, start in
+            var s = GRESequencer<UInt32>(
+                configuration: .init(reorderTimeout: .milliseconds(50), reorderCapacity: 16),
+                peerWindow: 64
+            )
             // Build an arrival list: each packet lost (1/8), duplicated (1/16) or displaced a little.
             var arrivals: [UInt32] = []
             for (i, n) in noise.enumerated() {

@@ -1,7 +1,8 @@
 import NIOCore
 import PPP
-@testable import PPTP
 import Testing
+
+@testable import PPTP
 
 struct SeededRandom: RandomNumberGenerator, Sendable {
     var state: UInt64
@@ -30,20 +31,51 @@ struct TunnelPair {
     var counter = 0
 
     init(policy: PPPPolicy = .default) {
-        let clientCall = CallInformation(callID: 0x1111, peerCallID: 0x2222, direction: .outgoing, peerWindow: 64, peerProcessingDelay: 0, framing: .asynchronous, connectSpeed: 0)
-        let serverCall = CallInformation(callID: 0x2222, peerCallID: 0x1111, direction: .outgoing, peerWindow: 64, peerProcessingDelay: 0, framing: .asynchronous, connectSpeed: 0)
+        let clientCall = CallInformation(
+            callID: 0x1111,
+            peerCallID: 0x2222,
+            direction: .outgoing,
+            peerWindow: 64,
+            peerProcessingDelay: 0,
+            framing: .asynchronous,
+            connectSpeed: 0
+        )
+        let serverCall = CallInformation(
+            callID: 0x2222,
+            peerCallID: 0x1111,
+            direction: .outgoing,
+            peerWindow: 64,
+            peerProcessingDelay: 0,
+            framing: .asynchronous,
+            connectSpeed: 0
+        )
         client = TunnelSession(
-            call: clientCall, gre: .init(),
+            call: clientCall,
+            gre: .init(),
             ppp: PPPSessionConfiguration(
-                role: .client, policy: policy, credentials: ClientCredentials(userName: "alice", password: "Alice-Secret-1"),
-                ipcp: .requesting(preferred: .unspecified, requestDNS: true)),
-            random: SeededRandom(state: 1))
+                role: .client,
+                policy: policy,
+                credentials: ClientCredentials(userName: "alice", password: "Alice-Secret-1"),
+                ipcp: .requesting(preferred: .unspecified, requestDNS: true)
+            ),
+            random: SeededRandom(state: 1)
+        )
         server = TunnelSession(
-            call: serverCall, gre: .init(),
+            call: serverCall,
+            gre: .init(),
             ppp: PPPSessionConfiguration(
-                role: .server, policy: policy, name: "pptpd",
-                ipcp: .assigning(local: IPv4Address(203, 0, 113, 1), peer: IPv4Address(203, 0, 113, 11), dns: [], nbns: [])),
-            random: SeededRandom(state: 2))
+                role: .server,
+                policy: policy,
+                name: "pptpd",
+                ipcp: .assigning(
+                    local: IPv4Address(203, 0, 113, 1),
+                    peer: IPv4Address(203, 0, 113, 11),
+                    dns: [],
+                    nbns: []
+                )
+            ),
+            random: SeededRandom(state: 2)
+        )
     }
 
     mutating func apply(_ actions: [TunnelAction], fromClient: Bool) {
@@ -70,7 +102,11 @@ struct TunnelPair {
         }
         switch packet {
         case .ipv4(let range), .ipv6(let range):
-            if toServer { deliveredToServer.append(Array(buffer[range])) } else { deliveredToClient.append(Array(buffer[range])) }
+            if toServer {
+                deliveredToServer.append(Array(buffer[range]))
+            } else {
+                deliveredToClient.append(Array(buffer[range]))
+            }
         case nil: break
         }
         apply(actions, fromClient: !toServer)
@@ -115,7 +151,9 @@ struct TunnelPair {
     @Test func clientAndServerTunnelsComeUpAndCarryData() {
         var pair = TunnelPair()
         apply(&pair)
-        pair.run(until: { $0.client.ppp.isNetworkUp && $0.server.ppp.isNetworkUp && $0.toServer.isEmpty && $0.toClient.isEmpty })
+        pair.run(until: {
+            $0.client.ppp.isNetworkUp && $0.server.ppp.isNetworkUp && $0.toServer.isEmpty && $0.toClient.isEmpty
+        })
         #expect(pair.client.ppp.isNetworkUp)
         #expect(pair.server.ppp.isNetworkUp)
         var sent: [[UInt8]] = []
@@ -135,7 +173,9 @@ struct TunnelPair {
     @Test func reorderedGREPacketsAreDeliveredInOrder() {
         var pair = TunnelPair()
         apply(&pair)
-        pair.run(until: { $0.client.ppp.isNetworkUp && $0.server.ppp.isNetworkUp && $0.toServer.isEmpty && $0.toClient.isEmpty })
+        pair.run(until: {
+            $0.client.ppp.isNetworkUp && $0.server.ppp.isNetworkUp && $0.toServer.isEmpty && $0.toClient.isEmpty
+        })
         pair.reorderEvery = 3
         var sent: [[UInt8]] = []
         for i in 0..<100 {
@@ -153,7 +193,9 @@ struct TunnelPair {
     @Test func oneWayTrafficIsAcknowledgedSoTheWindowStaysOpen() {
         var pair = TunnelPair()
         apply(&pair)
-        pair.run(until: { $0.client.ppp.isNetworkUp && $0.server.ppp.isNetworkUp && $0.toServer.isEmpty && $0.toClient.isEmpty })
+        pair.run(until: {
+            $0.client.ppp.isNetworkUp && $0.server.ppp.isNetworkUp && $0.toServer.isEmpty && $0.toClient.isEmpty
+        })
         var accepted = 0
         for _ in 0..<1000 {
             if pair.send([1, 2, 3, 4], fromClient: true) { accepted += 1 }
@@ -168,7 +210,9 @@ struct TunnelPair {
     @Test func greForAnotherCallIsCounted() {
         var pair = TunnelPair()
         var buffer = ByteBuffer()
-        GREPacket(header: GREHeader(payloadLength: 0, callID: 0x9999, sequenceNumber: 0), payload: ByteBuffer()).write(to: &buffer)
+        GREPacket(header: GREHeader(payloadLength: 0, callID: 0x9999, sequenceNumber: 0), payload: ByteBuffer()).write(
+            to: &buffer
+        )
         var bytes = Array(buffer.readableBytesView)
         let t = pair.now
         _ = bytes.withUnsafeMutableBytes { raw in pair.server.receiveGRE(raw, now: t) }

@@ -12,7 +12,9 @@ import Testing
 
     @Test func parsesDataPacketWithPiggyBackedAck() throws {
         let packet = try GREPacket(parsing: ByteBuffer(bytes: dataWithAck))
-        #expect(packet.header == GREHeader(payloadLength: 4, callID: 0x0100, sequenceNumber: 5, acknowledgmentNumber: 3))
+        #expect(
+            packet.header == GREHeader(payloadLength: 4, callID: 0x0100, sequenceNumber: 5, acknowledgmentNumber: 3)
+        )
         #expect(packet.payload.allBytes == [0xC0, 0x21, 0x01, 0x02])
     }
 
@@ -51,11 +53,15 @@ import Testing
     }
 
     @Test func rejectsVersionOtherThanOne() {
-        #expect(throws: PPTPWireError.greVersion(0)) { try GREPacket(parsing: ByteBuffer(bytes: bytes("3080 880b 0000 0100 00000001"))) }
+        #expect(throws: PPTPWireError.greVersion(0)) {
+            try GREPacket(parsing: ByteBuffer(bytes: bytes("3080 880b 0000 0100 00000001")))
+        }
     }
 
     @Test func rejectsKeyBitClear() {
-        #expect(throws: PPTPWireError.greKeyAbsent) { try GREPacket(parsing: ByteBuffer(bytes: bytes("1001 880b 0000 0100 00000001"))) }
+        #expect(throws: PPTPWireError.greKeyAbsent) {
+            try GREPacket(parsing: ByteBuffer(bytes: bytes("1001 880b 0000 0100 00000001")))
+        }
     }
 
     @Test func rejectsRoutingAndChecksum() {
@@ -77,7 +83,9 @@ import Testing
     }
 
     @Test func rejectsOtherProtocols() {
-        #expect(throws: PPTPWireError.greProtocol(0x0800)) { try GREPacket(parsing: ByteBuffer(bytes: bytes("3001 0800 0000 0100 00000001"))) }
+        #expect(throws: PPTPWireError.greProtocol(0x0800)) {
+            try GREPacket(parsing: ByteBuffer(bytes: bytes("3001 0800 0000 0100 00000001")))
+        }
     }
 
     @Test func rejectsPayloadLengthBeyondThePacket() {
@@ -92,8 +100,11 @@ import Testing
             let payload = s.array(maxCount: 40)
             let flags = s.byte()
             let header = GREHeader(
-                payloadLength: UInt16(payload.count), callID: s.integer(),
-                sequenceNumber: flags & 1 == 1 ? s.integer() : nil, acknowledgmentNumber: flags & 2 == 2 ? s.integer() : nil)
+                payloadLength: UInt16(payload.count),
+                callID: s.integer(),
+                sequenceNumber: flags & 1 == 1 ? s.integer() : nil,
+                acknowledgmentNumber: flags & 2 == 2 ? s.integer() : nil
+            )
             let packet = GREPacket(header: header, payload: ByteBuffer(bytes: payload))
             var out = ByteBuffer()
             packet.write(to: &out)

@@ -95,8 +95,11 @@ public enum ControlMessage: Hashable, Sendable {
     /// the whole message has been consumed and the next one can be read.
     public static func read(from buffer: inout ByteBuffer) throws(PPTPWireError) -> ControlMessage? {
         // The first 8 octets are enough to check the length and the cookie.
-        guard let (length, pptpType, cookie) = buffer.getMultipleIntegers(
-            at: buffer.readerIndex, as: (UInt16, UInt16, UInt32).self)
+        guard
+            let (length, pptpType, cookie) = buffer.getMultipleIntegers(
+                at: buffer.readerIndex,
+                as: (UInt16, UInt16, UInt32).self
+            )
         else { return nil }
         // RFC 2637 §2.1: Length is the "total length in octets of this PPTP message, including
         // the entire PPTP header".

@@ -40,7 +40,12 @@ public struct GREHeader: Hashable, Sendable {
     @usableFromInline static let flagsMask: UInt16 = 0x0078
     @usableFromInline static let versionMask: UInt16 = 0x0007
 
-    public init(payloadLength: UInt16, callID: UInt16, sequenceNumber: UInt32? = nil, acknowledgmentNumber: UInt32? = nil) {
+    public init(
+        payloadLength: UInt16,
+        callID: UInt16,
+        sequenceNumber: UInt32? = nil,
+        acknowledgmentNumber: UInt32? = nil
+    ) {
         self.payloadLength = payloadLength
         self.callID = callID
         self.sequenceNumber = sequenceNumber
@@ -85,7 +90,12 @@ public struct GREHeader: Hashable, Sendable {
         guard bytes.count - offset >= Int(payloadLength) else {
             throw .grePayloadLength(declared: payloadLength, available: bytes.count - offset)
         }
-        return GREHeader(payloadLength: payloadLength, callID: callID, sequenceNumber: sequence, acknowledgmentNumber: ack)
+        return GREHeader(
+            payloadLength: payloadLength,
+            callID: callID,
+            sequenceNumber: sequence,
+            acknowledgmentNumber: ack
+        )
     }
 
     @inlinable
