@@ -115,7 +115,8 @@ public struct ConfigurationLoader {
         if let v = try string(root, "vendor", in: nil) { config.vendor = v }
 
         if let tunnel = try table(root, "tunnel") {
-            try only(tunnel, ["local", "pool", "dns", "nbns", "mtu", "ipv6", "device"], in: "tunnel")
+            try only(tunnel, ["local", "pool", "dns", "nbns", "mtu", "ipv6", "device", "overcommit"], in: "tunnel")
+            if let v = try bool(tunnel, "overcommit", in: "tunnel") { config.overcommitPool = v }
             if let v = try address(tunnel, "local", in: "tunnel") { config.localAddress = v }
             if let list = try strings(tunnel, "pool", in: "tunnel") {
                 var ranges: [ClosedRange<IPv4Address>] = []

@@ -23,6 +23,10 @@ public struct ServerConfiguration: Sendable {
     /// least 4 below the peer's MRU (notes/windows-peers.md §4): 1400 leaves room for 1500.
     public var mtu: Int = 1400
     public var ipv6 = false
+    /// Load tests only: when the pool is exhausted, hand its addresses out again (traffic to a
+    /// shared address goes to one of its sessions). Lets a benchmark hold more sessions than the
+    /// documentation address ranges have addresses; never for a real server (a warning says so).
+    public var overcommitPool = false
 
     public var policy = PPPPolicy.default
     /// The users (chap-secrets format); nil means no user can log in.
@@ -41,5 +45,7 @@ public struct ServerConfiguration: Sendable {
     public init() {}
 
     /// Start-up warnings for weak choices (the operator named them, so they are allowed).
-    public var warnings: [String] { policy.weaknesses }
+    public var warnings: [String] {
+        policy.weaknesses + (overcommitPool ? ["tunnel.overcommit is on: client addresses are shared once the pool is exhausted (load tests only)"] : [])
+    }
 }

@@ -71,6 +71,14 @@ public struct AddressPool: Sendable {
         }
     }
 
+    /// An address of the pool for a session that shares it (load tests with an exhausted pool):
+    /// handed out round-robin, not marked in use.
+    public mutating func shared() -> IPv4Address? {
+        guard let value = cursorValue else { return nil }
+        advanceCursor()
+        return IPv4Address(rawValue: value)
+    }
+
     /// Reserves a specific (fixed) address; false when it is already in use.
     public mutating func reserve(_ address: IPv4Address) -> Bool {
         inUse.insert(address.rawValue).inserted

@@ -142,7 +142,7 @@ final class ControlConnectionHandler: ChannelInboundHandler {
             perform(engine.answerCall(peerCallID: request.callID, with: nil, now: now))
             return
         }
-        guard let callID = server.state.allocateCallID() else {
+        guard let callID = server.state.allocateCallID(peer: peer) else {
             server.state.releaseAdmission(peer: peerDescription)
             logger.warning("refused call from \(peerDescription): no Call ID free")
             perform(engine.answerCall(peerCallID: request.callID, with: nil, now: now))
@@ -178,7 +178,7 @@ final class ControlConnectionHandler: ChannelInboundHandler {
 
     private func cleared(_ callID: UInt16, reason: CallClearReason) {
         guard let call = calls[callID] else {
-            server.state.freeCallID(callID)
+            server.state.freeCallID(callID, peer: peer)
             return
         }
         logger.debug("call \(callID) cleared: \(reason)")

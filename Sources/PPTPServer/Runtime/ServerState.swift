@@ -24,7 +24,9 @@ public struct SessionRecord: Sendable, Codable, Hashable {
 /// operation is short.
 final class ServerState: Sendable {
     private struct State {
-        var callIDs: CallIDAllocator
+        /// Call IDs per peer address: GRE is demultiplexed by (peer address, Call ID), so IDs
+        /// repeat across peers and one server holds more than 65 535 sessions (DESIGN.md).
+        var callIDs: [IPv4Address: CallIDAllocator] = [:]
         var pool: AddressPool
         var admission: AdmissionControl
         var sessions: [SessionKey: SessionRecord] = [:]
@@ -33,11 +35,12 @@ final class ServerState: Sendable {
     }
 
     private let state: NIOLockedValueBox<State>
+    private let overcommit: Bool
 
     init(configuration: ServerConfiguration) {
+        overcommit = configuration.overcommitPool
         state = NIOLockedValueBox(
             State(
-                callIDs: CallIDAllocator(maximumCalls: min(65_535, configuration.limits.maximumSessions * 2)),
                 pool: AddressPool(ranges: configuration.pool),
                 admission: AdmissionControl(limits: configuration.limits)
             )
@@ -48,8 +51,13 @@ final class ServerState: Sendable {
         state.withLockedValue { $0.admission.admit(peer: peer, now: now) }
     }
 
-    func allocateCallID() -> UInt16? {
-        state.withLockedValue { $0.callIDs.allocate() }
+    func allocateCallID(peer: IPv4Address) -> UInt16? {
+        state.withLockedValue { state in
+            // Start each peer's IDs at a different place, so that they are not predictable.
+            var allocator = state.callIDs[peer] ?? CallIDAllocator(start: UInt16.random(in: 1...UInt16.max))
+            defer { state.callIDs[peer] = allocator }
+            return allocator.allocate()
+        }
     }
 
     func register(_ record: SessionRecord, key: SessionKey) {
@@ -85,9 +93,12 @@ final class ServerState: Sendable {
                 }
                 return .failure(.fixedAddressInUse)
             case .any:
-                guard let address = state.pool.allocate() else { return .failure(.poolExhausted) }
-                state.addresses[key] = address
-                return .success(address)
+                if let address = state.pool.allocate() {
+                    state.addresses[key] = address
+                    return .success(address)
+                }
+                guard overcommit, let shared = state.pool.shared() else { return .failure(.poolExhausted) }
+                return .success(shared)
             }
         }
     }
@@ -111,15 +122,15 @@ final class ServerState: Sendable {
     /// Releases everything a session held.
     func release(_ key: SessionKey, peer: String, admitted: Bool) -> SessionRecord? {
         state.withLockedValue { state in
-            state.callIDs.free(key.callID)
+            state.callIDs[key.peer]?.free(key.callID)
             if let address = state.addresses.removeValue(forKey: key) { state.pool.release(address) }
             if admitted { state.admission.release(peer: peer) }
             return state.sessions.removeValue(forKey: key)
         }
     }
 
-    func freeCallID(_ id: UInt16) {
-        state.withLockedValue { $0.callIDs.free(id) }
+    func freeCallID(_ id: UInt16, peer: IPv4Address) {
+        state.withLockedValue { $0.callIDs[peer]?.free(id) }
     }
 
     func releaseAdmission(peer: String) {
@@ -129,5 +140,5 @@ final class ServerState: Sendable {
     var sessions: [SessionRecord] { state.withLockedValue { Array($0.sessions.values) } }
     var sessionCount: Int { state.withLockedValue { $0.sessions.count } }
     var addressesInUse: Int { state.withLockedValue { $0.pool.allocatedCount } }
-    var callIDsInUse: Int { state.withLockedValue { $0.callIDs.count } }
+    var callIDsInUse: Int { state.withLockedValue { $0.callIDs.values.reduce(0) { $0 + $1.count } } }
 }
