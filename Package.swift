@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "PPP", targets: ["PPP"]),
         .library(name: "PPTP", targets: ["PPTP"]),
         .library(name: "PPTPCapture", targets: ["PPTPCapture"]),
+        .library(name: "PPTPNetwork", targets: ["PPTPNetwork"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -114,7 +115,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["PPTPTestbed", "PPTPNetwork", "PPP"],
+            dependencies: ["PPTPTestbed", "PPTPNetwork", "PPTP", "PPP", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: upcoming
         ),
         .testTarget(

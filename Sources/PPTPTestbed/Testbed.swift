@@ -88,7 +88,8 @@ public final class Testbed: @unchecked Sendable {
         stateful: Bool = false,
         echoInterval: Int = 30,
         echoFailures: Int = 4,
-        extraTunnel: String = ""
+        extraTunnel: String = "",
+        extra: String = ""
     ) throws -> String {
         let secrets = users.map { "\"\($0.user)\" * \"\($0.secret)\" *" }.joined(separator: "\n") + "\n"
         try secrets.write(toFile: directory + "/chap-secrets", atomically: true, encoding: .utf8)
@@ -113,6 +114,7 @@ public final class Testbed: @unchecked Sendable {
             lcp_echo_failures = \(echoFailures)
             [status]
             socket = "\(statusSocket)"
+            \(extra)
             """
         let path = directory + "/pptp.toml"
         try config.write(toFile: path, atomically: true, encoding: .utf8)

@@ -1,6 +1,8 @@
 import Foundation
 import Glibc
+import NIOCore
 import PPP
+import PPTP
 import PPTPNetwork
 import PPTPTestbed
 import Testing
@@ -420,5 +422,39 @@ enum EndToEnd {
         #expect(routes.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
         let (_, links) = EndToEnd.shell(["ip", "-o", "link", "show"])
         #expect(!links.contains("pptp"), "a pptp interface in the default namespace: \(links)")
+    }
+}
+
+@Suite(.serialized) struct HandshakeLimitTests {
+    /// A TCP connection that completes SCCRQ but never places a call is closed after the
+    /// handshake time-out (DESIGN.md "Server": limits).
+    @Test func controlConnectionWithoutACallIsClosed() throws {
+        guard EndToEnd.enabled else { return }
+        let bed = try EndToEnd.testbed()
+        defer { bed.tearDown() }
+        try bed.writeServerConfiguration(users: [(user: "alice", secret: "x")], extra: "[limits]\nhandshake_timeout = 2")
+        try bed.startServer()
+        let server = bed.serverAddress
+        let (answered, closedAfter): (Bool, Double) = try bed.clientNamespaces[0].run {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            let connected = withIPv4SocketAddress(server, port: 1723) { connect(fd, $0, $1) }
+            guard connected == 0 else { return (false, 0) }
+            let request = Array(ControlMessage.startControlConnectionRequest(.init()).serialized().readableBytesView)
+            _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+            var buffer = [UInt8](repeating: 0, count: 512)
+            let start = Date()
+            let first = recv(fd, &buffer, buffer.count, 0)
+            var timeout = timeval(tv_sec: 20, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            // Read until the server closes (the Stop-Control-Connection-Request arrives first).
+            while recv(fd, &buffer, buffer.count, 0) > 0 {}
+            return (first >= 156, Date().timeIntervalSince(start))
+        }
+        #expect(answered, "the server answered SCCRQ")
+        // The Stop-Control-Connection-Request goes out after 2 s; unanswered, the TCP connection
+        // closes after the stop time-out (10 s).
+        #expect(closedAfter >= 1.5 && closedAfter < 15, "closed after \(closedAfter) s")
+        #expect(bed.log(bed.serverLog).contains("no call within"))
     }
 }

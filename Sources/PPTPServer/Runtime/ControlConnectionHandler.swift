@@ -31,6 +31,7 @@ final class ControlConnectionHandler: ChannelInboundHandler {
     /// Calls by our Call ID; they stay until the data plane confirms the session is gone.
     private var calls: [UInt16: Call] = [:]
     private var closing = false
+    private var everHadCall = false
 
     init(server: ServerContext) {
         self.server = server
@@ -95,6 +96,7 @@ final class ControlConnectionHandler: ChannelInboundHandler {
                 logger.debug(
                     "control connection established: host \"\(info.hostName)\", vendor \"\(info.vendor)\", firmware \(info.firmwareRevision)"
                 )
+                scheduleCallDeadline()
             case .callOffered(let offer):
                 answer(offer)
             case .callConnected(let info):
@@ -118,6 +120,19 @@ final class ControlConnectionHandler: ChannelInboundHandler {
             }
         }
         rearm()
+    }
+
+    /// A control connection that never places a call is closed after the handshake time-out
+    /// (DESIGN.md "Server": a TCP connection that never completes SCCRQ/OCRQ is closed).
+    private func scheduleCallDeadline() {
+        guard let context else { return }
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: server.configuration.limits.handshakeTimeout) {
+            let handler = bound.value
+            guard !handler.everHadCall, handler.engine.isEstablished else { return }
+            handler.logger.info("closing control connection from \(handler.peerDescription): no call within \(handler.server.configuration.limits.handshakeTimeout.nanoseconds / 1_000_000_000) s")
+            handler.perform(handler.engine.stop(reason: .none, now: .now()))
+        }
     }
 
     private func rearm() {
@@ -149,6 +164,7 @@ final class ControlConnectionHandler: ChannelInboundHandler {
             return
         }
         calls[callID] = Call(key: SessionKey(peer: peer, callID: callID), admitted: true, connectedAt: now)
+        everHadCall = true
         perform(engine.answerCall(peerCallID: request.callID, with: callID, now: now))
     }
 
