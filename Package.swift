@@ -110,7 +110,10 @@ let package = Package(
         ),
         .testTarget(
             name: "PPTPServerTests",
-            dependencies: ["PPTPServer", "PPTPNetwork", "PPTP", "PPP", "MSCrypto", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "PPTPServer", "PPTPNetwork", "PPTP", "PPP", "MSCrypto",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
             swiftSettings: upcoming
         ),
         .testTarget(

@@ -3,6 +3,7 @@
 // Run from the repository root (bench/run runs them all and writes docs/benchmarks.md):
 //   swift run -c release --package-path Benchmarks MSCryptoBenchmarks
 //   swift run -c release --package-path Benchmarks DataPathBenchmarks
+//   swift build -c release --package-path Benchmarks --product SessionLoadGenerator   (run by bench/sessions.sh)
 import PackageDescription
 
 let upcoming: [SwiftSetting] = [
@@ -44,6 +45,18 @@ let package = Package(
                 .product(name: "MSCrypto", package: "swift-pptp"),
                 .product(name: "PPP", package: "swift-pptp"),
                 .product(name: "PPTP", package: "swift-pptp"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: upcoming
+        ),
+        // The session load generator (issue 8, benchmark 3): many PPTP sessions from one process, driving our
+        // ControlConnection and TunnelSession engines (SessionTable per source address) from one epoll loop.
+        .executableTarget(
+            name: "SessionLoadGenerator",
+            dependencies: [
+                .product(name: "PPP", package: "swift-pptp"),
+                .product(name: "PPTP", package: "swift-pptp"),
+                .product(name: "PPTPNetwork", package: "swift-pptp"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: upcoming

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Glibc
 import Logging
 import PPTPNetwork
 import PPTPServer
@@ -75,6 +76,14 @@ struct ServeCommand: AsyncParsableCommand {
             printError("pptp serve needs root (TUN device, routes, raw GRE socket)")
             throw ExitCode(CommonExit.notRoot)
         }
+        // One TCP connection per control connection: the default soft limit (1024, or 20 000 here) would cap the
+        // sessions long before `max_sessions`.
+        let files = raiseOpenFileLimit()
+        if files < configuration.limits.maximumSessions + 64 {
+            logger.warning(
+                "the open-file limit is \(files): fewer sessions than max_sessions (\(configuration.limits.maximumSessions)) can run"
+            )
+        }
         let server = PPTPServerRuntime(configuration: configuration, secrets: users, logger: logger)
         let signals = try SignalWatcher.signals()
         do {
@@ -89,4 +98,16 @@ struct ServeCommand: AsyncParsableCommand {
         }
         await server.shutdown()
     }
+}
+
+/// Raises the soft RLIMIT_NOFILE to the hard limit; returns the soft limit in force afterwards.
+private func raiseOpenFileLimit() -> Int {
+    var limit = rlimit()
+    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 0 }
+    if limit.rlim_cur < limit.rlim_max {
+        var raised = limit
+        raised.rlim_cur = limit.rlim_max
+        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+    }
+    return Int(clamping: limit.rlim_cur)
 }

@@ -42,6 +42,12 @@ public struct TunnelSession: Sendable {
     public private(set) var sequencer: GRESequencer<[UInt8]>
     public private(set) var ppp: PPPSession
     public private(set) var counters = TunnelCounters()
+    /// `ppp.nextDeadline`, taken after every call into PPP's control plane (they all go through
+    /// `wrap`). The data plane asks `nextDeadline` after every packet and timer, and
+    /// `PPPSession.nextDeadline` copies its optional sub-machines (`authenticator?.…`) to read
+    /// their deadlines: about 7 % of a server's CPU with 100 000 idle sessions. Data packets
+    /// (`ppp.dataPath`) never change PPP's timers.
+    private var pppDeadline: NIODeadline?
 
     /// Headroom `send` needs before the payload: the largest GRE header and PPP/MPPE header.
     public static let headroom = GREHeader.maximumLength + PPPDataPath.maximumHeaderLength
@@ -59,10 +65,11 @@ public struct TunnelSession: Sendable {
             peerProcessingDelay: call.peerProcessingDelay
         )
         self.ppp = PPPSession(configuration: ppp, random: random)
+        self.pppDeadline = self.ppp.nextDeadline
     }
 
     public var nextDeadline: NIODeadline? {
-        earliestDeadline(sequencer.nextDeadline, ppp.nextDeadline)
+        earliestDeadline(sequencer.nextDeadline, pppDeadline)
     }
 
     public var isDown: Bool { ppp.downReason != nil }
@@ -87,7 +94,8 @@ public struct TunnelSession: Sendable {
     /// Sets the addresses IPCP will use; see `PPPSession.assignAddresses`.
     @discardableResult
     public mutating func assignAddresses(_ role: IPCPNegotiator.Role) -> Bool {
-        ppp.assignAddresses(role)
+        defer { pppDeadline = ppp.nextDeadline }
+        return ppp.assignAddresses(role)
     }
 
     public mutating func receive(verdict: AuthenticationVerdict, now: NIODeadline) -> [TunnelAction] {
@@ -108,13 +116,16 @@ public struct TunnelSession: Sendable {
             }
             drainReleased(now: now, into: &actions)
         }
-        if let deadline = ppp.nextDeadline, now >= deadline {
+        if let deadline = pppDeadline, now >= deadline {
             actions += wrap(ppp.timeout(now: now), now: now)
         }
         return actions
     }
 
+    /// Every call into PPP's control plane ends here (its result is the argument), so this is where
+    /// the cached deadline is refreshed.
     private mutating func wrap(_ results: [PPPSessionAction], now: NIODeadline) -> [TunnelAction] {
+        pppDeadline = ppp.nextDeadline
         var actions: [TunnelAction] = []
         for result in results {
             switch result {

@@ -5,15 +5,27 @@ import PPTP
 import PPTPNetwork
 
 /// The thin NIO shell of one PPTP control connection on the server (STYLE.md §5): decode,
-/// call the engine with `now`, perform its actions, re-arm one timer at its deadline.
-final class ControlConnectionHandler: ChannelInboundHandler {
+/// call the engine with `now`, perform its actions, re-arm one timer at its deadline (in the
+/// loop's shared `ControlTimers`).
+final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private let server: ServerContext
     private var engine: ControlConnection
     private var context: ChannelHandlerContext?
-    private var timer: Scheduled<Void>?
+    private let timers: ControlTimers
+    /// Our id in `timers` (0: not registered).
+    private var timerID = 0
+    /// When our timer fires (nil: none pending). A later deadline leaves it pending: it fires
+    /// early and re-arms.
+    private var timerDeadline: NIODeadline?
+    /// When a connection that has placed no call is closed (see `.established`).
+    private var callDeadline: NIODeadline?
+    /// Control-connection timers (30 s set-up, 60 s echo, 60 s call states) fire this much late: the
+    /// echo deadline moves on by the round trip when the reply arrives, and without slack the timer
+    /// set when the request went out would fire just before it, only to re-arm.
+    static let timerSlack = TimeAmount.milliseconds(250)
     private var peer = IPv4Address.unspecified
     private var logger: Logger
 
@@ -33,8 +45,9 @@ final class ControlConnectionHandler: ChannelInboundHandler {
     private var closing = false
     private var everHadCall = false
 
-    init(server: ServerContext) {
+    init(server: ServerContext, timers: ControlTimers) {
         self.server = server
+        self.timers = timers
         self.engine = ControlConnection(
             configuration: server.controlConfiguration,
             echoIdentifierSeed: UInt32.random(in: 1...UInt32.max)
@@ -48,6 +61,7 @@ final class ControlConnectionHandler: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         self.context = context
+        timerID = timers.register(self)
         if case .v4(let address) = context.remoteAddress, let ip = IPv4Address(address.host) {
             peer = ip
         }
@@ -63,8 +77,9 @@ final class ControlConnectionHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
+        // Our pending timer entry is skipped when it comes up.
+        timers.unregister(timerID)
+        timerDeadline = nil
         perform(engine.transportClosed())
         logger.debug("control connection closed")
         context.fireChannelInactive()
@@ -96,7 +111,10 @@ final class ControlConnectionHandler: ChannelInboundHandler {
                 logger.debug(
                     "control connection established: host \"\(info.hostName)\", vendor \"\(info.vendor)\", firmware \(info.firmwareRevision)"
                 )
-                scheduleCallDeadline()
+                // A control connection that never places a call is closed after the handshake
+                // time-out (DESIGN.md "Server": a TCP connection that never completes SCCRQ/OCRQ
+                // is closed); checked in `timerFired`.
+                callDeadline = .now() + server.configuration.limits.handshakeTimeout
             case .callOffered(let offer):
                 answer(offer)
             case .callConnected(let info):
@@ -122,27 +140,38 @@ final class ControlConnectionHandler: ChannelInboundHandler {
         rearm()
     }
 
-    /// A control connection that never places a call is closed after the handshake time-out
-    /// (DESIGN.md "Server": a TCP connection that never completes SCCRQ/OCRQ is closed).
-    private func scheduleCallDeadline() {
-        guard let context else { return }
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.eventLoop.scheduleTask(in: server.configuration.limits.handshakeTimeout) {
-            let handler = bound.value
-            guard !handler.everHadCall, handler.engine.isEstablished else { return }
-            handler.logger.info("closing control connection from \(handler.peerDescription): no call within \(handler.server.configuration.limits.handshakeTimeout.nanoseconds / 1_000_000_000) s")
-            handler.perform(handler.engine.stop(reason: .none, now: .now()))
-        }
+    /// Keeps one timer entry at or before the engine's next deadline (plus `timerSlack`) and the
+    /// no-call deadline. Most actions move the engine's deadline later (every message received
+    /// pushes the echo deadline 60 s on): the entry then stays and, when it fires early,
+    /// `timerFired` re-arms for the new deadline, so a message costs no timer work.
+    private func rearm() {
+        guard context != nil else { return }
+        let engineDeadline = engine.nextDeadline.map { $0 + Self.timerSlack }
+        guard let deadline = [engineDeadline, callDeadline].compactMap({ $0 }).min() else { return }
+        if let scheduled = timerDeadline, scheduled <= deadline { return }
+        timerDeadline = deadline
+        timers.schedule(timerID, at: deadline)
     }
 
-    private func rearm() {
-        timer?.cancel()
-        timer = nil
-        guard let context, let deadline = engine.nextDeadline else { return }
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(deadline: deadline) {
-            let handler = loopBound.value
-            handler.perform(handler.engine.timeout(now: .now()))
+    /// Our timer entry came up (from `ControlTimers`, on our event loop).
+    func timerFired(_ deadline: NIODeadline) {
+        guard deadline == timerDeadline else { return }  // replaced by an earlier entry
+        timerDeadline = nil
+        guard context != nil else { return }
+        let now = NIODeadline.now()
+        if let noCall = callDeadline, now >= noCall {
+            callDeadline = nil
+            if !everHadCall, engine.isEstablished {
+                let seconds = server.configuration.limits.handshakeTimeout.nanoseconds / 1_000_000_000
+                logger.info("closing control connection from \(peerDescription): no call within \(seconds) s")
+                perform(engine.stop(reason: .none, now: now))
+                return
+            }
+        }
+        if let due = engine.nextDeadline, due <= now {
+            perform(engine.timeout(now: now))
+        } else {
+            rearm()
         }
     }
 

@@ -57,7 +57,9 @@ public final class PPTPServerRuntime: Sendable {
                 try tun.addRoute(try IPv4Prefix(address, length: length), source: configuration.localAddress)
             }
             let bind = IPv4Address(configuration.listenAddress).flatMap { $0 == .unspecified ? nil : $0 }
-            socket = try RawGRESocket(local: bind)
+            // Every session's GRE arrives on this one socket: the default receive buffer (about 200 KB)
+            // overflowed while 500 sessions were being set up at once (LCP restarts 3 s later).
+            socket = try RawGRESocket(local: bind, bufferSize: 8 << 20)
             let router = context.router
             dataPlane = try DataPlane(mode: .server, tun: tun, socket: socket) { key, event in
                 router.deliver(event, for: key)
@@ -71,6 +73,10 @@ public final class PPTPServerRuntime: Sendable {
 
         let server = context
         let channels = self.channels
+        // One timer heap per event loop for all its control connections (see ControlTimers).
+        var timersByLoop: [ObjectIdentifier: ControlTimers] = [:]
+        for loop in group.makeIterator() { timersByLoop[ObjectIdentifier(loop)] = ControlTimers(eventLoop: loop) }
+        let timers = timersByLoop
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -80,7 +86,11 @@ public final class PPTPServerRuntime: Sendable {
                 channels.withLockedValue { $0[id] = channel }
                 channel.closeFuture.whenComplete { _ in channels.withLockedValue { $0[id] = nil } }
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ControlConnectionHandler(server: server))
+                    let loopTimers =
+                        timers[ObjectIdentifier(channel.eventLoop)] ?? ControlTimers(eventLoop: channel.eventLoop)
+                    try channel.pipeline.syncOperations.addHandler(
+                        ControlConnectionHandler(server: server, timers: loopTimers)
+                    )
                 }
             }
         let listener: any Channel
