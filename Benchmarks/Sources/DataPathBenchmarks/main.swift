@@ -252,6 +252,17 @@ struct Sample {
 
 // MARK: - Shells: how the data plane holds the sessions
 
+/// What a server shell's receive gives back: the packet found in place, the actions, and the acknowledgment-only
+/// packet due, if any (deferred, as the data plane's `SessionTable` takes it, to write it into its send batch).
+typealias Received = (packet: TunnelPacket?, actions: [TunnelAction], acknowledgment: GREHeader?)
+
+/// `TunnelSession.receiveGRE` as `SessionTable` calls it: the acknowledgment deferred and taken at once, with no
+/// allocation.
+func receiveDeferred(_ tunnel: inout TunnelSession, _ packet: UnsafeMutableRawBufferPointer, now: NIODeadline) -> Received {
+    let (found, actions) = tunnel.receiveGRE(packet, now: now, deferAcknowledgment: true)
+    return (found, actions, tunnel.takeDueAcknowledgment().map { tunnel.acknowledgmentHeader($0) })
+}
+
 /// What the measurement loop needs of whoever holds the client and server sessions: `Link` holds them directly;
 /// the table shells hold them the way the data plane's `SessionTable` does (or could).
 protocol Shell {
@@ -259,7 +270,7 @@ protocol Shell {
     /// An acknowledgment (or other GRE packet) for the client; returns the number of actions.
     mutating func clientReceive(_ packet: UnsafeMutableRawBufferPointer, now: NIODeadline) -> Int
     mutating func clientSend(_ buffer: UnsafeMutableRawBufferPointer, payload: Range<Int>, now: NIODeadline) -> Result<Range<Int>, PPPDropReason>
-    mutating func serverReceive(_ packet: UnsafeMutableRawBufferPointer, now: NIODeadline) -> (packet: TunnelPacket?, actions: [TunnelAction])
+    mutating func serverReceive(_ packet: UnsafeMutableRawBufferPointer, now: NIODeadline) -> Received
     /// Between batches, untimed: timers.
     mutating func afterBatch()
 }
@@ -271,8 +282,8 @@ extension Link: Shell {
     mutating func clientSend(_ buffer: UnsafeMutableRawBufferPointer, payload: Range<Int>, now: NIODeadline) -> Result<Range<Int>, PPPDropReason> {
         client.send(.ipv4, in: buffer, payload: payload, now: now)
     }
-    mutating func serverReceive(_ packet: UnsafeMutableRawBufferPointer, now: NIODeadline) -> (packet: TunnelPacket?, actions: [TunnelAction]) {
-        server.receiveGRE(packet, now: now)
+    mutating func serverReceive(_ packet: UnsafeMutableRawBufferPointer, now: NIODeadline) -> Received {
+        receiveDeferred(&server, packet, now: now)
     }
     mutating func afterBatch() {
         runTimers()
@@ -419,24 +430,24 @@ struct TableShell: Shell {
         }
     }
 
-    mutating func serverReceive(_ packet: UnsafeMutableRawBufferPointer, now: NIODeadline) -> (packet: TunnelPacket?, actions: [TunnelAction]) {
+    mutating func serverReceive(_ packet: UnsafeMutableRawBufferPointer, now: NIODeadline) -> Received {
         let key = Self.key(peer: serverKey.peer, packet)
         switch storage {
         case .dictionary:
-            guard let result = serverSlots[key]?.run({ $0.receiveGRE(packet, now: now) }) else { fatalError("key") }
+            guard let result = serverSlots[key]?.run({ receiveDeferred(&$0, packet, now: now) }) else { fatalError("key") }
             let clientAddress = serverSlots[key]?.clientAddress  // SessionTable reads it for the anti-spoofing check
             blackHole(Int(clientAddress?.rawValue ?? 0))
             if let update = serverSlots[key]?.updateDeadline(), update.changed { timerPushes &+= 1 }
             return result
         case .dictionaryOneAccess:
             guard let (result, address, changed) = serverSlots[key]?.withSlot({ slot in
-                (slot.tunnel.receiveGRE(packet, now: now), slot.clientAddress, slot.updateDeadline().changed)
+                (receiveDeferred(&slot.tunnel, packet, now: now), slot.clientAddress, slot.updateDeadline().changed)
             }) else { fatalError("key") }
             blackHole(Int(address?.rawValue ?? 0))
             if changed { timerPushes &+= 1 }
             return result
         case .dictionaryValues:
-            guard let result = Self.withSlot(&serverSlots, key, { $0.tunnel.receiveGRE(packet, now: now) }) else { fatalError("key") }
+            guard let result = Self.withSlot(&serverSlots, key, { receiveDeferred(&$0.tunnel, packet, now: now) }) else { fatalError("key") }
             let clientAddress = Self.withSlot(&serverSlots, key, { $0.clientAddress }) ?? nil
             blackHole(Int(clientAddress?.rawValue ?? 0))
             if let update = Self.withSlot(&serverSlots, key, { $0.updateDeadline() }), update.changed { timerPushes &+= 1 }
@@ -445,7 +456,7 @@ struct TableShell: Shell {
             guard let index = serverIndex[key] else { fatalError("key") }
             let withDeadline = storage == .array
             let (result, address, changed) = serverArray[index].withSlot { slot in
-                (slot.tunnel.receiveGRE(packet, now: now), slot.clientAddress, withDeadline && slot.updateDeadline().changed)
+                (receiveDeferred(&slot.tunnel, packet, now: now), slot.clientAddress, withDeadline && slot.updateDeadline().changed)
             }
             blackHole(Int(address?.rawValue ?? 0))
             if changed { timerPushes &+= 1 }
@@ -504,9 +515,14 @@ func measureOurs<S: Shell>(_ link: inout S, slots: Slots, size: Int, packets: In
         // Decapsulate (server).
         for index in 0..<batch {
             let packet = UnsafeMutableRawBufferPointer(rebasing: slots.slot(index)[ranges[index]])
-            let (found, actions) = link.serverReceive(packet, now: now)
+            let (found, actions, acknowledgment) = link.serverReceive(packet, now: now)
             guard case .ipv4(let range) = found, range.count == size else {
                 fatalError("server did not deliver packet \(sent + index): \(String(describing: found)) \(actions)")
+            }
+            if let acknowledgment, ackCount < 64 {
+                let slot = UnsafeMutableRawBufferPointer(rebasing: ackStorage[(ackCount * 32)..<(ackCount * 32 + 32)])
+                ackLengths[ackCount] = acknowledgment.write(to: slot)
+                ackCount += 1
             }
             for action in actions {
                 if case .sendGRE(let ack) = action, ackCount < 64, ack.readableBytes <= 32 {

@@ -154,10 +154,24 @@ public struct TunnelSession: Sendable {
     }
 
     private func acknowledgmentPacket(_ ack: UInt32) -> ByteBuffer {
-        // RFC 2637 §4.1: an acknowledgment-only packet has A set, S clear, payload length 0.
         var buffer = ByteBuffer()
-        GREHeader(payloadLength: 0, callID: call.peerCallID, acknowledgmentNumber: ack).write(to: &buffer)
+        acknowledgmentHeader(ack).write(to: &buffer)
         return buffer
+    }
+
+    /// The header of an acknowledgment-only packet for `ack` (12 octets, nothing follows it): for a
+    /// shell that writes it straight into its send batch (see `receiveGRE(…, deferAcknowledgment:)`).
+    public func acknowledgmentHeader(_ ack: UInt32) -> GREHeader {
+        // RFC 2637 §4.1: an acknowledgment-only packet has A set, S clear, payload length 0.
+        GREHeader(payloadLength: 0, callID: call.peerCallID, acknowledgmentNumber: ack)
+    }
+
+    /// The acknowledgment to send at once, if one is due after the packets received so far (the
+    /// sequencer's threshold, RFC 2637 §4.4); it counts as sent.
+    public mutating func takeDueAcknowledgment() -> UInt32? {
+        guard sequencer.shouldAcknowledgeNow, let ack = sequencer.takeAcknowledgment() else { return nil }
+        sequencer.countAcknowledgmentSent()
+        return ack
     }
 
     // MARK: - Data path
@@ -198,9 +212,15 @@ public struct TunnelSession: Sendable {
     ///
     /// Returns the network packet found in place, if any, and actions: control frames to send,
     /// PPP events, packets released from the reorder buffer, an acknowledgment to send at once.
+    ///
+    /// With `deferAcknowledgment` the due acknowledgment is left out of the actions, and the
+    /// caller takes it with `takeDueAcknowledgment()` and sends `acknowledgmentHeader(_:)` itself:
+    /// on a one-way flow every 16th packet is followed by one, and as a `.sendGRE` action it costs
+    /// three heap allocations (the buffer, the action array, its growth).
     public mutating func receiveGRE(
         _ buffer: UnsafeMutableRawBufferPointer,
-        now: NIODeadline
+        now: NIODeadline,
+        deferAcknowledgment: Bool = false
     ) -> (packet: TunnelPacket?, actions: [TunnelAction]) {
         let header: GREHeader
         do {
@@ -229,8 +249,7 @@ public struct TunnelSession: Sendable {
         case .drop:
             break
         }
-        if sequencer.shouldAcknowledgeNow, let ack = sequencer.takeAcknowledgment() {
-            sequencer.countAcknowledgmentSent()
+        if !deferAcknowledgment, let ack = takeDueAcknowledgment() {
             actions.append(.sendGRE(acknowledgmentPacket(ack)))
         }
         return (packet, actions)

@@ -238,12 +238,18 @@ public struct SessionTable: Sendable {
         }
         let callID = UInt16(buffer[6]) << 8 | UInt16(buffer[7])
         let key = SessionKey(peer: peer, callID: callID)
-        guard let (packet, actions) = withSlot(key, { $0.tunnel.receiveGRE(buffer, now: now) }) else {
+        // One lookup for the packet, the client address and the acknowledgment; the acknowledgment
+        // is written straight into the send batch below, with no allocation (TunnelSession.receiveGRE).
+        let found = withSlot(key) { slot in
+            let (packet, actions) = slot.tunnel.receiveGRE(buffer, now: now, deferAcknowledgment: true)
+            let acknowledgment = slot.tunnel.takeDueAcknowledgment().map { slot.tunnel.acknowledgmentHeader($0) }
+            return (packet, actions, slot.clientAddress, acknowledgment)
+        }
+        guard let (packet, actions, clientAddress, acknowledgment) = found else {
             counters.greUnknownSession &+= 1
             holdEarly(key, buffer, now: now)
             return
         }
-        let clientAddress = mode == .server ? withSlot(key, { $0.clientAddress }) ?? nil : nil
         switch packet {
         case .ipv4(let range):
             if mode == .server, let clientAddress, !hasSource(clientAddress, buffer, range) {
@@ -258,6 +264,12 @@ public struct SessionTable: Sendable {
         }
         if !actions.isEmpty {
             perform(actions, key: key, now: now, sink: &sink)
+        }
+        if let acknowledgment {
+            withUnsafeTemporaryAllocation(byteCount: GREHeader.maximumLength, alignment: 4) { bytes in
+                let length = acknowledgment.write(to: bytes)
+                sink.sendGRE(UnsafeRawBufferPointer(rebasing: bytes[..<length]), to: key.peer)
+            }
         }
         reschedule(key)
     }

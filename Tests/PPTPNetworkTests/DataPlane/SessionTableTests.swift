@@ -158,7 +158,59 @@ struct TablePair {
     }
 }
 
+extension TablePair {
+    /// One GRE packet from the client's sink into the server's table; returns what the server sent.
+    mutating func deliverToServer(_ packet: [UInt8]) -> [(packet: [UInt8], peer: IPv4Address)] {
+        var bytes = packet
+        bytes.withUnsafeMutableBytes { server.receiveGRE(from: clientAddress, $0, now: now, sink: &serverSink) }
+        defer { serverSink.gre.removeAll() }
+        return serverSink.gre
+    }
+
+    /// One GRE packet from the server into the client's table.
+    mutating func deliverToClient(_ packet: [UInt8]) {
+        var bytes = packet
+        bytes.withUnsafeMutableBytes { client.receiveGRE(from: serverAddress, $0, now: now, sink: &clientSink) }
+    }
+}
+
 @Suite struct SessionTableTests {
+    /// The table writes acknowledgment-only packets itself (TunnelSession.receiveGRE with
+    /// deferAcknowledgment): RFC 2637 §4.1 headers with A set and S clear, for the right call,
+    /// acknowledging the packet just received.
+    @Test func acknowledgmentOnlyPacketsOfAOneWayFlow() throws {
+        var pair = TablePair()
+        pair.run(until: pair.now + .seconds(5))
+        pair.serverSink.gre.removeAll()
+        pair.serverSink.tun.removeAll()
+        pair.clientSink.gre.removeAll()
+        let packet = TablePair.ipv4(from: pair.assigned, to: IPv4Address(198, 51, 100, 80))
+        var acknowledgments: [(received: UInt32, acknowledged: UInt32)] = []
+        // Rounds of 16 packets (within the window), the acknowledgments handed back after each.
+        for _ in 0..<8 {
+            for _ in 0..<16 { pair.tunPacket(packet, intoClient: true) }
+            let sent = pair.clientSink.gre.map(\.packet)
+            pair.clientSink.gre.removeAll()
+            #expect(sent.count == 16)
+            for gre in sent {
+                let sequence = try #require(try gre.withUnsafeBytes { try GREHeader.parse($0) }.sequenceNumber)
+                for reply in pair.deliverToServer(gre) {
+                    let header = try reply.packet.withUnsafeBytes { try GREHeader.parse($0) }
+                    #expect(header.sequenceNumber == nil)
+                    #expect(header.payloadLength == 0)
+                    #expect(reply.packet.count == 12)
+                    #expect(header.callID == 0x1111)
+                    #expect(reply.peer == pair.clientAddress)
+                    acknowledgments.append((sequence, try #require(header.acknowledgmentNumber)))
+                    pair.deliverToClient(reply.packet)
+                }
+            }
+        }
+        #expect(pair.serverSink.tun.count == 128)
+        #expect(acknowledgments.count >= 4)
+        for item in acknowledgments { #expect(item.acknowledged == item.received) }
+    }
+
     @Test func sessionsComeUpAndRouteByClientAddress() {
         var pair = TablePair()
         pair.run(until: pair.now + .seconds(5))
