@@ -15,8 +15,8 @@ public struct IPv4Prefix: Hashable, Sendable, CustomStringConvertible {
         self.address = IPv4Address(rawValue: address.rawValue & Self.netmask(length))
     }
 
-    /// Parses "a.b.c.d/n"; a bare address is a /32. Host bits are cleared ("10.1.2.3/8" is
-    /// 10.0.0.0/8).
+    /// Parses "a.b.c.d/n"; a bare address is a /32. Host bits are cleared ("203.0.113.77/24" is
+    /// 203.0.113.0/24).
     public init?(_ text: String) {
         let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         guard let first = parts.first, let address = IPv4Address(String(first)) else { return nil }

@@ -124,7 +124,7 @@ struct DecodeTsharkTests {
                 # Secrets for authentication using CHAP
                 # client\tserver\tsecret\t\t\tIP addresses
                 "alice" pptpd "Alice-Secret-1" *
-                bob * 'two words' 10.0.0.2 10.0.0.3   # trailing comment
+                bob * 'two words' 198.51.100.2 198.51.100.3   # trailing comment
                 carol\\ x pptpd pa\\"ss
                 short line
                 "DOMAIN\\\\dave" pptpd "d#not-a-comment"
@@ -133,7 +133,7 @@ struct DecodeTsharkTests {
         #expect(secrets.entries.count == 4)
         #expect(secrets.entries[0].client == "alice" && secrets.entries[0].secret == "Alice-Secret-1")
         #expect(secrets.entries[0].addresses == ["*"])
-        #expect(secrets.entries[1].secret == "two words" && secrets.entries[1].addresses == ["10.0.0.2", "10.0.0.3"])
+        #expect(secrets.entries[1].secret == "two words" && secrets.entries[1].addresses == ["198.51.100.2", "198.51.100.3"])
         #expect(secrets.entries[2].client == "carol x" && secrets.entries[2].secret == "pa\"ss")
         #expect(secrets.entries[3].client == "DOMAIN\\dave" && secrets.entries[3].secret == "d#not-a-comment")
         #expect(secrets.entry(client: "bob", server: "pptpd")?.secret == "two words")
