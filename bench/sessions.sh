@@ -2,7 +2,10 @@
 # bench/sessions.sh - many sessions in one `pptp serve`: set-up rate, server RSS per idle session, idle CPU with LCP
 # echo keepalives, for N sessions with MS-CHAPv2 + MPPE-128 (issue 8, benchmark 3).
 #   usage: bench/sessions.sh [--sessions "1000 10000 100000"] [--rounds "5 5 1"] [--idle SECONDS] [--sources K]
-#                            [--concurrency C] [--calls-per-connection K|auto] [--keep-logs DIR]
+#                            [--concurrency C] [--calls-per-connection K|auto] [--keep-logs DIR] [--perf DIR]
+#
+# --perf DIR records the server with `perf record -g` over the idle window of each run (DIR/serve-N-RUN.data, for
+# `perf report -i`); the idle CPU figure of such a run includes perf's own overhead.
 #
 # --rounds gives the number of runs for each count of --sessions (one number: the same for all). Each run starts a
 # fresh `pptp serve` (so RSS at 0 is measured in the same run) and a fresh load generator.
@@ -34,7 +37,7 @@
 # on each control connection; the load generator answers, and sends neither of its own).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-counts="1000 10000 100000" rounds_list="1" idle=30 source_count=50 concurrency=500 keep_logs="" per_connection=auto
+counts="1000 10000 100000" rounds_list="1" idle=30 source_count=50 concurrency=500 keep_logs="" per_connection=auto perf_dir=""
 BENCH_LOADGEN=${BENCH_LOADGEN:-$BENCH_ROOT/Benchmarks/.build/release/SessionLoadGenerator}
 while (($#)); do
     case $1 in
@@ -44,6 +47,7 @@ while (($#)); do
         --sources) source_count=$2; shift 2 ;;
         --concurrency) concurrency=$2; shift 2 ;;
         --keep-logs) keep_logs=$2; shift 2 ;;
+        --perf) perf_dir=$2; shift 2 ;;
         --calls-per-connection) per_connection=$2; shift 2 ;;
         --run) shift 2 ;;  # accepted for compatibility; runs are numbered here
         *) bench_die "unknown option $1" ;;
@@ -63,6 +67,7 @@ bench_install_trap
 ulimit -Hn 1048576 2>/dev/null || true
 ulimit -n 1048576 2>/dev/null || true
 [[ -n $keep_logs ]] && mkdir -p "$keep_logs"
+if [[ -n $perf_dir ]]; then mkdir -p "$perf_dir"; bench_need perf:linux-perf; fi
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 read -r -a count_array <<<"$counts"
@@ -135,7 +140,11 @@ TOML
     sleep 3
     rss_n=$(rss_kib $serve)
     cpu_before=$(bench_cpu_seconds $serve); lg_before=$(bench_cpu_seconds $loadgen)
-    sleep "$idle"
+    if [[ -n $perf_dir ]]; then
+        perf record -g -o "$perf_dir/serve-$n-$run.data" -p "$serve" -- sleep "$idle" >/dev/null 2>&1 || true
+    else
+        sleep "$idle"
+    fi
     cpu_after=$(bench_cpu_seconds $serve); lg_after=$(bench_cpu_seconds $loadgen)
     lost=$(grep -c 'lost after it was up' "$dir/loadgen.log" || true)
     kill -0 $serve 2>/dev/null || bench_die "pptp serve died during the run (see $dir/serve.log)"
