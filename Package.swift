@@ -117,6 +117,15 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .testTarget(
+            name: "PPTPClientTests",
+            dependencies: [
+                "PPTPClient", "PPTPNetwork", "PPTP", "PPP",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
             name: "EndToEndTests",
             dependencies: ["PPTPTestbed", "PPTPNetwork", "PPTP", "PPP", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: upcoming

@@ -42,6 +42,11 @@ final class ClientControlHandler: ChannelInboundHandler {
     /// The end waits for the data plane to confirm the session is gone, so that PPP's own
     /// reason (which races the server's Call-Disconnect-Notify) is known.
     private var pendingFinish: ClientOutcome?
+    /// How the control connection ended (Stop-Control-Connection-Request, echo time-out …) while
+    /// PPP was still running: PPP's own reason comes later through the data plane and wins (a
+    /// server that refuses the password sends MS-CHAP Failure on GRE, then stops the control
+    /// connection on TCP, and the TCP message may arrive first); this is the fallback.
+    private var controlEnd: ClientOutcome?
     private var finished = false
 
     init(
@@ -145,7 +150,7 @@ final class ClientControlHandler: ChannelInboundHandler {
         }
         finished = true
         let server = serverClear.map { ClientOutcome.callRefused($0.description) }
-        onEvent(.finished(outcome ?? server ?? result))
+        onEvent(.finished(outcome ?? server ?? controlEnd ?? result))
     }
 
     private func perform(_ actions: [ControlAction]) {
@@ -180,8 +185,9 @@ final class ClientControlHandler: ChannelInboundHandler {
                     switch reason {
                     case .localStop: break
                     default:
-                        outcome =
+                        let ended: ClientOutcome =
                             networkWasUp ? .linkLost(reason.description) : .controlConnectionFailed(reason.description)
+                        if sessionActive && pppDown == nil { controlEnd = ended } else { outcome = ended }
                     }
                 }
                 context?.close(promise: nil)
@@ -262,6 +268,8 @@ final class ClientControlHandler: ChannelInboundHandler {
                 if outcome == nil {
                     if reason == .lowerLayerDown, let serverClear {
                         outcome = .callRefused(serverClear.description)
+                    } else if reason == .lowerLayerDown, let controlEnd {
+                        outcome = controlEnd  // PPP only saw the call go: the control connection says why
                     } else {
                         outcome = .from(
                             reason,
