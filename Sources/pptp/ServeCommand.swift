@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Glibc
 import Logging
 import PPTPNetwork
 import PPTPServer
@@ -98,16 +97,4 @@ struct ServeCommand: AsyncParsableCommand {
         }
         await server.shutdown()
     }
-}
-
-/// Raises the soft RLIMIT_NOFILE to the hard limit; returns the soft limit in force afterwards.
-private func raiseOpenFileLimit() -> Int {
-    var limit = rlimit()
-    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 0 }
-    if limit.rlim_cur < limit.rlim_max {
-        var raised = limit
-        raised.rlim_cur = limit.rlim_max
-        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
-    }
-    return Int(clamping: limit.rlim_cur)
 }

@@ -94,7 +94,7 @@ final class LoadGenerator {
     let receiveBatch: PacketBatch
     var slots: [ControlSlot] = []
     var phases: [Phase] = []
-    var timers = DeadlineHeap<NIODeadline>()
+    var timers = DeadlineHeap<Int>()
     let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 16)
 
     var inFlight = 0
@@ -413,7 +413,7 @@ final class LoadGenerator {
     }
 
     private func runTimers(now: NIODeadline) {
-        while let (deadline, c) = timers.popDue(now) {
+        while let (deadline, c) = timers.popDue(now: now) {
             guard slots[c].deadline == deadline, slots[c].fd >= 0 else { continue }
             slots[c].deadline = nil
             perform(c, slots[c].engine.timeout(now: now))

@@ -1,6 +1,7 @@
 // Session load generator (issue 8, benchmark 3): N PPTP sessions with MS-CHAPv2 + MPPE-128 brought up to one server
 // from one process and held until SIGTERM. See Options.usage, bench/sessions.sh and docs/benchmarks.md.
 import Glibc
+import PPTPNetwork
 import Synchronization
 
 let parsed = Options.parse(Array(CommandLine.arguments.dropFirst()))
@@ -20,7 +21,7 @@ guard let password = readPassword(options.passwordFile) else {
     printError("SessionLoadGenerator: cannot read a password from \(options.passwordFile)")
     exit(2)
 }
-let files = raiseFileLimit()
+let files = raiseOpenFileLimit()
 if files < options.connections + options.sources.count + 64 {
     printError(
         "SessionLoadGenerator: RLIMIT_NOFILE is \(files), too low for \(options.connections) control connections; use --calls-per-connection"

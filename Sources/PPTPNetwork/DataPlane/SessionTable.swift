@@ -122,7 +122,7 @@ public struct SessionTable: Sendable {
     public let mode: Mode
     private var slots: [SessionKey: Slot] = [:]
     private var byClientAddress: [UInt32: SessionKey] = [:]
-    private var timers = TimerHeap()
+    private var timers = DeadlineHeap<SessionKey>()
     public private(set) var counters = DataPlaneCounters()
     /// GRE packets that arrived for a session not yet added: the peer's first LCP request can
     /// overtake the command that adds the session (it races the Outgoing-Call-Reply). A few are
@@ -446,44 +446,5 @@ public struct SessionTable: Sendable {
                 }
             }
         }
-    }
-}
-
-/// A binary min-heap of (deadline, key) with lazy deletion: entries whose deadline no longer
-/// matches the session's are skipped when popped.
-struct TimerHeap: Sendable {
-    private var items: [(NIODeadline, SessionKey)] = []
-
-    func peek() -> NIODeadline? { items.first?.0 }
-
-    mutating func push(_ deadline: NIODeadline, _ key: SessionKey) {
-        items.append((deadline, key))
-        var child = items.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard items[child].0 < items[parent].0 else { break }
-            items.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    mutating func popDue(now: NIODeadline) -> (NIODeadline, SessionKey)? {
-        guard let first = items.first, first.0 <= now else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var parent = 0
-            while true {
-                let left = 2 * parent + 1
-                let right = left + 1
-                var smallest = parent
-                if left < items.count && items[left].0 < items[smallest].0 { smallest = left }
-                if right < items.count && items[right].0 < items[smallest].0 { smallest = right }
-                if smallest == parent { break }
-                items.swapAt(parent, smallest)
-                parent = smallest
-            }
-        }
-        return first
     }
 }

@@ -1,4 +1,5 @@
 import NIOCore
+import PPTPNetwork
 
 /// What `ControlTimers` fires: a control connection's handler (or a test's stand-in).
 protocol ControlTimerClient: AnyObject {
@@ -22,7 +23,7 @@ protocol ControlTimerClient: AnyObject {
 /// that loop; each use asserts the loop.
 final class ControlTimers: @unchecked Sendable {
     let eventLoop: any EventLoop
-    private var heap: [(deadline: NIODeadline, id: Int)] = []
+    private var heap = DeadlineHeap<Int>()
     private var handlers: [Int: any ControlTimerClient] = [:]
     private var nextID = 0
     private var task: Scheduled<Void>?
@@ -51,7 +52,7 @@ final class ControlTimers: @unchecked Sendable {
     /// Fires `id`'s handler at `deadline` (or a little after, when the loop gets to it).
     func schedule(_ id: Int, at deadline: NIODeadline) {
         eventLoop.assertInEventLoop()
-        push(deadline, id)
+        heap.push(deadline, id)
         if !firing, taskDeadline.map({ deadline < $0 }) ?? true { armTask(at: deadline) }
     }
 
@@ -68,41 +69,12 @@ final class ControlTimers: @unchecked Sendable {
     private func fire() {
         let now = eventLoop.now  // the loop's clock (an embedded loop's in tests)
         firing = true
-        while let first = heap.first, first.deadline <= now {
-            pop()
-            handlers[first.id]?.timerFired(first.deadline)
+        while let (deadline, id) = heap.popDue(now: now) {
+            handlers[id]?.timerFired(deadline)
         }
         firing = false
-        if let first = heap.first, taskDeadline.map({ first.deadline < $0 }) ?? true { armTask(at: first.deadline) }
+        if let first = heap.peek(), taskDeadline.map({ first < $0 }) ?? true { armTask(at: first) }
     }
 
     var count: Int { heap.count }
-
-    private func push(_ deadline: NIODeadline, _ id: Int) {
-        heap.append((deadline, id))
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard heap[child].deadline < heap[parent].deadline else { break }
-            heap.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    private func pop() {
-        let last = heap.removeLast()
-        guard !heap.isEmpty else { return }
-        heap[0] = last
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1
-            let right = left + 1
-            var smallest = parent
-            if left < heap.count && heap[left].deadline < heap[smallest].deadline { smallest = left }
-            if right < heap.count && heap[right].deadline < heap[smallest].deadline { smallest = right }
-            if smallest == parent { break }
-            heap.swapAt(parent, smallest)
-            parent = smallest
-        }
-    }
 }
