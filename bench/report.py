@@ -217,9 +217,9 @@ def render_sessions(results):
     if rows:
         out.append(
             "| sessions | calls per TCP connection | runs | set-up (sessions/s) | server RSS per idle session (bytes) "
-            "| server idle CPU (% of one core) | load generator idle CPU (%) | lost while idle |"
+            "| server idle CPU (% of one core) | load generator idle CPU (%) | idle packets/s on the wire | lost while idle |"
         )
-        out.append("|---:|---:|---:|---:|---:|---:|---:|---:|")
+        out.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         by_n = defaultdict(list)
         for row in rows:
             by_n[row["sessions"]].append(row)
@@ -231,6 +231,7 @@ def render_sessions(results):
                 f"{summary([r['rss_bytes_per_session'] for r in group])} | "
                 f"{summary([r['idle_cpu_percent'] for r in group], 2)} | "
                 f"{summary([r.get('loadgen_idle_cpu_percent', 0) for r in group], 2)} | "
+                f"{summary([r['idle_packets_per_second'] for r in group if 'idle_packets_per_second' in r])} | "
                 f"{sum(int(r.get('lost', 0)) for r in group)} |"
             )
         out.append("")

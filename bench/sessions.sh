@@ -32,7 +32,8 @@
 #
 # Measured per run: set-up rate (N ÷ the time from the first connect to the last IPCP up, as the load generator
 # reports it), server RSS per idle session ((VmRSS at N − VmRSS at 0) ÷ N, from /proc/PID/status, 3 s after the last
-# session came up), and the server's CPU (user + system, all threads, from /proc/PID/stat) over --idle seconds of
+# session came up), the packets per second through the server's veth (both directions), and the server's CPU (user +
+# system, all threads, from /proc/PID/stat) over --idle seconds of
 # idle sessions (the server sends an LCP Echo-Request every 30 s per session, and a PPTP Echo-Request after 60 s idle
 # on each control connection; the load generator answers, and sends neither of its own).
 set -euo pipefail
@@ -69,6 +70,10 @@ ulimit -n 1048576 2>/dev/null || true
 [[ -n $keep_logs ]] && mkdir -p "$keep_logs"
 if [[ -n $perf_dir ]]; then mkdir -p "$perf_dir"; bench_need perf:linux-perf; fi
 
+# Packets through the server's veth, both directions (GRE and TCP alike).
+wire_packets() {
+    ip netns exec $BENCH_SERVER_NS sh -c 'echo $(( $(cat /sys/class/net/pbsrv/statistics/rx_packets) + $(cat /sys/class/net/pbsrv/statistics/tx_packets) ))'
+}
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 read -r -a count_array <<<"$counts"
 read -r -a rounds_array <<<"$rounds_list"
@@ -139,26 +144,26 @@ TOML
     setup_seconds=$(awk '{ print $3 }' <<<"$line")
     sleep 3
     rss_n=$(rss_kib $serve)
-    cpu_before=$(bench_cpu_seconds $serve); lg_before=$(bench_cpu_seconds $loadgen)
+    cpu_before=$(bench_cpu_seconds $serve); lg_before=$(bench_cpu_seconds $loadgen); packets_before=$(wire_packets)
     if [[ -n $perf_dir ]]; then
         perf record -g -o "$perf_dir/serve-$n-$run.data" -p "$serve" -- sleep "$idle" >/dev/null 2>&1 || true
     else
         sleep "$idle"
     fi
-    cpu_after=$(bench_cpu_seconds $serve); lg_after=$(bench_cpu_seconds $loadgen)
+    cpu_after=$(bench_cpu_seconds $serve); lg_after=$(bench_cpu_seconds $loadgen); packets_after=$(wire_packets)
     lost=$(grep -c 'lost after it was up' "$dir/loadgen.log" || true)
     kill -0 $serve 2>/dev/null || bench_die "pptp serve died during the run (see $dir/serve.log)"
-    read -r rate per_session idle_percent loadgen_percent < <(python3 -c "
+    read -r rate per_session idle_percent loadgen_percent idle_pps < <(python3 -c "
 n = $n; t = $setup_seconds
 print(n / t if t > 0 else 0, ($rss_n - $rss0) * 1024 / n, ($cpu_after - $cpu_before) / $idle * 100,
-      ($lg_after - $lg_before) / $idle * 100)")
-    printf 'ours sessions=%s (%s per TCP connection) run %s: set-up %.0f sessions/s (%.2f s), RSS %.0f bytes per session (%s KiB at 0, %s KiB at N), idle CPU %.2f %% of a core (load generator %.2f %%)%s\n' \
-        "$n" "$k" "$run" "$rate" "$setup_seconds" "$per_session" "$rss0" "$rss_n" "$idle_percent" "$loadgen_percent" \
+      ($lg_after - $lg_before) / $idle * 100, ($packets_after - $packets_before) / $idle)")
+    printf 'ours sessions=%s (%s per TCP connection) run %s: set-up %.0f sessions/s (%.2f s), RSS %.0f bytes per session (%s KiB at 0, %s KiB at N), idle CPU %.2f %% of a core (load generator %.2f %%), %.0f packets/s on the wire%s\n' \
+        "$n" "$k" "$run" "$rate" "$setup_seconds" "$per_session" "$rss0" "$rss_n" "$idle_percent" "$loadgen_percent" "$idle_pps" \
         "$( ((lost > 0)) && echo ", $lost sessions lost while idle")"
     bench_result bench=sessions impl=ours sessions="$n" run="$run" setup_per_second="$rate" setup_seconds="$setup_seconds" \
         rss_bytes_per_session="$per_session" rss0_kib="$rss0" rssn_kib="$rss_n" idle_cpu_percent="$idle_percent" \
         loadgen_idle_cpu_percent="$loadgen_percent" idle_seconds="$idle" sources="$((source_count + 1))" lost="$lost" \
-        calls_per_connection="$k"
+        calls_per_connection="$k" idle_packets_per_second="$idle_pps"
     if [[ -n $keep_logs ]]; then
         cp "$dir/serve.log" "$keep_logs/serve-$n-$run.log"; cp "$dir/loadgen.log" "$keep_logs/loadgen-$n-$run.log"
     fi
