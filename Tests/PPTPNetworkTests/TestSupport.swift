@@ -66,7 +66,8 @@ func waitReadable(_ descriptor: Int32, seconds: Int64 = 5) throws -> Bool {
     defer { epoll.close() }
     try epoll.add(descriptor, events: .readable, tag: 1)
     let events = Epoll.EventBuffer(capacity: 4)
-    return try epoll.wait(into: events, timeoutNanoseconds: seconds * 1_000_000_000) > 0
+    let ready = try epoll.wait(into: events, timeoutNanoseconds: seconds * 1_000_000_000)
+    return ready > 0
 }
 
 /// The Internet checksum (RFC 1071) of `bytes`.
