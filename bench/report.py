@@ -247,6 +247,20 @@ def render_sessions(results):
             f"RSS {rss:.0f} bytes ({met(rss <= 16384)}), set-up {rate:.0f}/s ({met(rate >= 2000)}), "
             f"idle CPU {idle:.2f} % ({met(idle < 5)})."
         )
+    stops = defaultdict(list)
+    for row in results:
+        if row.get("bench") == "sessions-stop" and "sessions" in row:
+            stops[row["sessions"]].append(row.get("stop_seconds"))
+    if stops:
+        parts = []
+        for n in sorted(stops):
+            values = stops[n]
+            text = f"{n} sessions: {summary(values, 1)} s"
+            if any(isinstance(v, str) for v in values):
+                text += " (some runs did not stop within 120 s)"
+            parts.append(text)
+        out.append("")
+        out.append("Graceful stop (SIGTERM until the process is gone, every call cleared and logged): " + "; ".join(parts) + ".")
     out.extend(skipped_lines(results, "sessions"))
     out.extend(failed_lines(results, "sessions"))
     if not out:

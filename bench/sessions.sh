@@ -164,6 +164,16 @@ print(n / t if t > 0 else 0, ($rss_n - $rss0) * 1024 / n, ($cpu_after - $cpu_bef
         rss_bytes_per_session="$per_session" rss0_kib="$rss0" rssn_kib="$rss_n" idle_cpu_percent="$idle_percent" \
         loadgen_idle_cpu_percent="$loadgen_percent" idle_seconds="$idle" sources="$((source_count + 1))" lost="$lost" \
         calls_per_connection="$k" idle_packets_per_second="$idle_pps"
+    # Graceful stop with N sessions (SIGTERM: every call cleared, every control connection stopped, the load
+    # generator still answering): seconds until the process is gone, at most 120.
+    local stop_start stop_seconds
+    stop_start=$(date +%s.%N)
+    kill -TERM $serve 2>/dev/null || true
+    for ((i = 0; i < 1200; i++)); do kill -0 $serve 2>/dev/null || break; sleep 0.1; done
+    stop_seconds=$(python3 -c "import time; print(round(time.time() - $stop_start, 2))")
+    kill -0 $serve 2>/dev/null && stop_seconds="120+"
+    printf 'ours sessions=%s run %s: pptp serve stopped %s s after SIGTERM\n' "$n" "$run" "$stop_seconds"
+    bench_result bench=sessions-stop impl=ours sessions="$n" run="$run" stop_seconds="$stop_seconds"
     if [[ -n $keep_logs ]]; then
         cp "$dir/serve.log" "$keep_logs/serve-$n-$run.log"; cp "$dir/loadgen.log" "$keep_logs/loadgen-$n-$run.log"
     fi
