@@ -113,6 +113,7 @@ let package = Package(
             dependencies: [
                 "PPTPServer", "PPTPNetwork", "PPTP", "PPP", "MSCrypto",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcoming
         ),

@@ -9,7 +9,7 @@ public struct ServerConfiguration: Sendable {
     public var port: Int = 1723
     /// Our name in CHAP Challenges and the `server` column of chap-secrets (pppd's `name`).
     public var name: String = "pptpd"
-    /// The host name and vendor in SCCRP.
+    /// The host name and vendor in SCCRP (host name empty: this machine's, from gethostname(2)).
     public var hostName: String = ""
     public var vendor: String = "swift-pptp"
 

@@ -1,3 +1,4 @@
+import Glibc
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -38,7 +39,7 @@ final class ServerContext: Sendable {
     var controlConfiguration: ControlConnectionConfiguration {
         ControlConnectionConfiguration(
             role: .pac,
-            hostName: configuration.hostName,
+            hostName: configuration.hostName.isEmpty ? systemHostName : configuration.hostName,
             vendor: configuration.vendor,
             establishTimeout: configuration.limits.handshakeTimeout,
             echoInterval: configuration.controlEchoInterval,
@@ -94,3 +95,11 @@ final class ServerContext: Sendable {
         }
     }
 }
+
+/// This machine's host name (gethostname(2)), sent in SCCRP when `host_name` is not configured,
+/// as pptpd and Windows RRAS send theirs (RFC 2637 §2.2: the DNS name of the issuing LNS).
+private let systemHostName: String = {
+    var buffer = [CChar](repeating: 0, count: 256)
+    guard gethostname(&buffer, buffer.count - 1) == 0 else { return "" }
+    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}()
