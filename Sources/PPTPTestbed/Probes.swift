@@ -139,7 +139,7 @@ public enum Probes {
             let connected = withIPv4SocketAddress(address, port: port) { connect(fd, $0, $1) }
             guard connected == 0 else { throw TestbedError.socket("connect", errno) }
             var hasher = SHA256()
-            var generator = SplitMix(state: 0x5EED)
+            var generator = SplitMix64(seed: 0x5EED)
             var chunk = [UInt8](repeating: 0, count: 65536)
             var sent = 0
             while sent < bytes {
@@ -186,14 +186,4 @@ public enum Probes {
         func finish(total: Int, digest: String) { result = (total, digest) }
     }
 
-    struct SplitMix {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 }

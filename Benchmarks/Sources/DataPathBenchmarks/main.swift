@@ -44,16 +44,6 @@ let packetInterval = TimeAmount.microseconds(1)
 
 // MARK: - Negotiation in memory
 
-struct SeededRandom: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// The data path variants measured.
 enum Variant: String, CaseIterable {
@@ -123,13 +113,13 @@ struct Link {
                 role: .client, policy: variant.policy,
                 credentials: ClientCredentials(userName: "bench", password: Self.password),
                 ipcp: .requesting(preferred: .unspecified, requestDNS: false)),
-            random: SeededRandom(state: 1))
+            random: SplitMix64(seed: 1))
         server = TunnelSession(
             call: serverCall, gre: gre,
             ppp: PPPSessionConfiguration(
                 role: .server, policy: variant.policy, name: "bench",
                 ipcp: .assigning(local: IPv4Address(192, 0, 2, 1), peer: IPv4Address(192, 0, 2, 10), dns: [], nbns: [])),
-            random: SeededRandom(state: 2))
+            random: SplitMix64(seed: 2))
     }
 
     mutating func apply(_ actions: [TunnelAction], fromClient: Bool) {

@@ -58,9 +58,9 @@ public struct PPPSession: Sendable {
             lcpConfig.authenticateSelfWith = configuration.policy.authentication
         }
         var r = random
-        let lcpRandom = SplitRandom(seed: r.next())
-        let ipv6Random = SplitRandom(seed: r.next())
-        self.random = SplitRandom(seed: r.next())
+        let lcpRandom = SplitMix64(seed: r.next())
+        let ipv6Random = SplitMix64(seed: r.next())
+        self.random = SplitMix64(seed: r.next())
         lcp = NegotiationAutomaton(
             negotiator: LCPNegotiator(configuration: lcpConfig, random: lcpRandom),
             configuration: configuration.automaton
@@ -371,7 +371,7 @@ public struct PPPSession: Sendable {
                 name: configuration.name,
                 timers: configuration.authenticationTimers,
                 maxAttempts: configuration.maxAuthenticationAttempts,
-                random: SplitRandom(seed: random.next())
+                random: SplitMix64(seed: random.next())
             )
             let result = machine.start(now: now)
             authenticator = machine
@@ -387,7 +387,7 @@ public struct PPPSession: Sendable {
                 method: method,
                 credentials: credentials,
                 timers: configuration.authenticationTimers,
-                random: SplitRandom(seed: random.next())
+                random: SplitMix64(seed: random.next())
             )
             let result = machine.start(now: now)
             authenticatingPeer = machine
@@ -781,23 +781,4 @@ func earliestDeadline(_ a: NIODeadline?, _ b: NIODeadline?) -> NIODeadline? {
     guard let a else { return b }
     guard let b else { return a }
     return min(a, b)
-}
-
-/// A small generator (SplitMix64) seeded from the session's injected generator, so that each
-/// sub-machine owns its own stream and a test seed reproduces a whole session. When the
-/// injected generator is the system CSPRNG, the seeds are unpredictable and so are the
-/// challenges: SplitMix64 of an unknown 64-bit seed is as good as that seed for the 16-octet
-/// challenges of MS-CHAP, whose security rests on the password, not on the challenge.
-struct SplitRandom: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

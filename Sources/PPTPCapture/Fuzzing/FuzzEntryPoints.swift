@@ -48,7 +48,7 @@ public enum FuzzEntryPoints {
         var control = ControlConnection(configuration: ControlConnectionConfiguration(role: .pac))
         _ = control.accepted(now: now)
         var tunnel: TunnelSession?
-        var random = FuzzRandom(state: UInt64(data.count) &* 0x9E37_79B9)
+        var random = SplitMix64(seed: UInt64(data.count) &* 0x9E37_79B9)
         let ppp = PPPSessionConfiguration(
             role: .server,
             policy: PPPPolicy(
@@ -152,17 +152,6 @@ public enum FuzzEntryPoints {
             rounds += 1
         }
         precondition(rounds < 500, "a session neither ends nor opens")
-    }
-
-    struct FuzzRandom: RandomNumberGenerator, Sendable {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
     }
 
     /// The enhanced GRE header and packet parser (RFC 2637 §4.1).

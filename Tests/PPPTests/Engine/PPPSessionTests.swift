@@ -98,7 +98,7 @@ enum EncryptionCase: String, CaseIterable, CustomStringConvertible {
                 credentials: ClientCredentials(userName: "alice", password: "Alice-Secret-1"),
                 ipcp: .requesting(preferred: .unspecified, requestDNS: false)
             ),
-            random: TestRandom(seed: 5)
+            random: SplitMix64(seed: 5)
         )
         var server = PPPSession(
             configuration: PPPSessionConfiguration(
@@ -106,7 +106,7 @@ enum EncryptionCase: String, CaseIterable, CustomStringConvertible {
                 name: "evil",
                 ipcp: .assigning(local: SessionPair.serverAddress, peer: SessionPair.clientAddress, dns: [], nbns: [])
             ),
-            random: TestRandom(seed: 6)
+            random: SplitMix64(seed: 6)
         )
         let now = NIODeadline.uptimeNanoseconds(1)
         var toServer = client.start(now: now)
@@ -289,7 +289,7 @@ enum EncryptionCase: String, CaseIterable, CustomStringConvertible {
                 credentials: ClientCredentials(userName: "alice", password: "old-pass", newPassword: "new-pass"),
                 ipcp: .requesting(preferred: .unspecified, requestDNS: false)
             ),
-            random: TestRandom(seed: 7)
+            random: SplitMix64(seed: 7)
         )
         var server = PPPSession(
             configuration: PPPSessionConfiguration(
@@ -297,7 +297,7 @@ enum EncryptionCase: String, CaseIterable, CustomStringConvertible {
                 ipcp: .assigning(local: SessionPair.serverAddress, peer: SessionPair.clientAddress, dns: [], nbns: []),
                 maxAuthenticationAttempts: 2
             ),
-            random: TestRandom(seed: 8)
+            random: SplitMix64(seed: 8)
         )
         let now = NIODeadline.uptimeNanoseconds(1)
         var toServer = client.start(now: now)
@@ -357,7 +357,7 @@ enum EncryptionCase: String, CaseIterable, CustomStringConvertible {
                 role: .server,
                 ipcp: .assigning(local: SessionPair.serverAddress, peer: SessionPair.clientAddress, dns: [], nbns: [])
             ),
-            random: TestRandom(seed: 3)
+            random: SplitMix64(seed: 3)
         )
         let now = NIODeadline.uptimeNanoseconds(1)
         _ = server.start(now: now)

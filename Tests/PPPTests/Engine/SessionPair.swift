@@ -3,19 +3,6 @@ import NIOCore
 
 @testable import PPP
 
-/// A deterministic generator for tests (SplitMix64).
-struct TestRandom: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// A client session and a server session wired in memory, with a virtual clock that jumps to
 /// the next deadline when nothing is in flight (the quinn `Pair` pattern).
 struct SessionPair {
@@ -67,8 +54,8 @@ struct SessionPair {
             ipcp: .requesting(preferred: .unspecified, requestDNS: true)
         )
         configureClient(&clientConfig)
-        server = PPPSession(configuration: serverConfig, random: TestRandom(seed: seed))
-        client = PPPSession(configuration: clientConfig, random: TestRandom(seed: seed &+ 1000))
+        server = PPPSession(configuration: serverConfig, random: SplitMix64(seed: seed))
+        client = PPPSession(configuration: clientConfig, random: SplitMix64(seed: seed &+ 1000))
         secrets = [user: .password(password)]
     }
 

@@ -59,7 +59,7 @@ import Testing
                     )
                     : .requesting(preferred: .unspecified, requestDNS: true)
             )
-            var session = PPPSession(configuration: configuration, random: TestRandom(seed: UInt64(seed.count)))
+            var session = PPPSession(configuration: configuration, random: SplitMix64(seed: UInt64(seed.count)))
             var now = NIODeadline.uptimeNanoseconds(0)
             _ = session.start(now: now)
             for _ in 0..<(source.byte() % 40) {

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import PPP
 import Testing
 
 @testable import PPTPCapture
@@ -13,7 +14,7 @@ import Testing
     func truncatedCapturesStillReport(prefix: String) throws {
         let capture = try GoldenCapture.named(prefix)
         let bytes = try GoldenCaptureFiles.bytes(capture.pcap)
-        var random = SeededGenerator(state: 0x7472_756E_6361_7465 ^ UInt64(bytes.count))
+        var random = SplitMix64(seed: 0x7472_756E_6361_7465 ^ UInt64(bytes.count))
         let full = try capture.decodeWithPassword()
         for _ in 0..<6 {
             let cut = Int.random(in: 0..<bytes.count, using: &random)
@@ -42,7 +43,7 @@ import Testing
     func corruptedCapturesNeverTrap(prefix: String) throws {
         let capture = try GoldenCapture.named(prefix)
         let bytes = try GoldenCaptureFiles.bytes(capture.pcap)
-        var random = SeededGenerator(state: 0x666C_6970 ^ UInt64(bytes.count))
+        var random = SplitMix64(seed: 0x666C_6970 ^ UInt64(bytes.count))
         for round in 0..<8 {
             var mutated = bytes
             let flips = round < 4 ? 1 : 16
@@ -64,7 +65,7 @@ import Testing
     func swappedFramesStillDecrypt(prefix: String) throws {
         let capture = try GoldenCapture.named(prefix)
         let (header, records) = PcapRecords.split(try GoldenCaptureFiles.bytes(capture.pcap))
-        var random = SeededGenerator(state: 0x7377_6170 ^ UInt64(records.count))
+        var random = SplitMix64(seed: 0x7377_6170 ^ UInt64(records.count))
         let full = try capture.decodeWithPassword()
         let fullCall = try #require(full.calls.first)
         for _ in 0..<4 {

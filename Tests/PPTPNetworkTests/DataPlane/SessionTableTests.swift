@@ -3,22 +3,7 @@ import PPP
 import PPTP
 import Testing
 
-#if canImport(PPTPNetwork)
 @testable import PPTPNetwork
-#else
-@testable import DataPlaneOnly
-#endif
-
-struct TestRandom: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Collects what a session table emits.
 struct CollectingSink: DataPlaneSink {
@@ -73,7 +58,7 @@ struct TablePair {
                 credentials: ClientCredentials(userName: "alice", password: "pw"),
                 ipcp: .requesting(preferred: .unspecified, requestDNS: false)
             ),
-            random: TestRandom(state: 1)
+            random: SplitMix64(seed: 1)
         )
         let serverTunnel = TunnelSession(
             call: serverCall,
@@ -83,7 +68,7 @@ struct TablePair {
                 name: "srv",
                 ipcp: .assigning(local: IPv4Address(203, 0, 113, 1), peer: .unspecified, dns: [], nbns: [])
             ),
-            random: TestRandom(state: 2)
+            random: SplitMix64(seed: 2)
         )
         server.apply(.add(serverKey, serverTunnel), now: now, sink: &serverSink)
         client.apply(.add(clientKey, clientTunnel), now: now, sink: &clientSink)
@@ -299,7 +284,7 @@ extension TablePair {
                     role: .server,
                     ipcp: .assigning(local: IPv4Address(203, 0, 113, 1), peer: .unspecified, dns: [], nbns: [])
                 ),
-                random: TestRandom(state: UInt64(i))
+                random: SplitMix64(seed: UInt64(i))
             )
             table.apply(
                 .add(SessionKey(peer: IPv4Address(198, 51, 100, 2), callID: UInt16(i)), tunnel),

@@ -4,17 +4,6 @@ import Testing
 
 @testable import PPTP
 
-struct SeededRandom: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// A client tunnel (PNS) and a server tunnel (PAC) joined in memory by their GRE packets.
 struct TunnelPair {
     var client: TunnelSession
@@ -58,7 +47,7 @@ struct TunnelPair {
                 credentials: ClientCredentials(userName: "alice", password: "Alice-Secret-1"),
                 ipcp: .requesting(preferred: .unspecified, requestDNS: true)
             ),
-            random: SeededRandom(state: 1)
+            random: SplitMix64(seed: 1)
         )
         server = TunnelSession(
             call: serverCall,
@@ -74,7 +63,7 @@ struct TunnelPair {
                     nbns: []
                 )
             ),
-            random: SeededRandom(state: 2)
+            random: SplitMix64(seed: 2)
         )
     }
 
