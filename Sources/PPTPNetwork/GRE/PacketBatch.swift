@@ -73,6 +73,13 @@ public final class PacketBatch {
             (vectors + slot).initialize(to: iovec())
             (names + slot).initialize(to: sockaddr_in())
             (messages + slot).initialize(to: cpptp_mmsghdr())
+            // What never changes in a slot's message header: its address and vector, no control
+            // data. Receiving and sending set only the per-packet fields.
+            messages[slot].msg_hdr.msg_name = UnsafeMutableRawPointer(names + slot)
+            messages[slot].msg_hdr.msg_iov = vectors + slot
+            messages[slot].msg_hdr.msg_iovlen = 1
+            messages[slot].msg_hdr.msg_control = nil
+            messages[slot].msg_hdr.msg_controllen = 0
         }
     }
 

@@ -154,11 +154,8 @@ public final class RawGRESocket: Sendable {
         for slot in 0..<capacity {
             batch.vectors[slot].iov_base = batch.buffers[slot] + batch.headroom
             batch.vectors[slot].iov_len = room
-            batch.messages[slot].msg_hdr.msg_name = UnsafeMutableRawPointer(batch.names + slot)
+            // The rest of the header is fixed per slot (PacketBatch.init); the kernel rewrites these.
             batch.messages[slot].msg_hdr.msg_namelen = socklen_t(MemoryLayout<sockaddr_in>.size)
-            batch.messages[slot].msg_hdr.msg_iov = batch.vectors + slot
-            batch.messages[slot].msg_hdr.msg_iovlen = 1
-            batch.messages[slot].msg_hdr.msg_control = nil
             batch.messages[slot].msg_hdr.msg_controllen = 0
             batch.messages[slot].msg_hdr.msg_flags = 0
             batch.messages[slot].msg_len = 0
@@ -234,13 +231,9 @@ public final class RawGRESocket: Sendable {
             batch.vectors[slot].iov_base = batch.buffers[slot] + meta.offset
             batch.vectors[slot].iov_len = meta.length
             batch.names[slot] = sockaddr_in(meta.peer.rawValue)
-            batch.messages[slot].msg_hdr.msg_name = UnsafeMutableRawPointer(batch.names + slot)
+            // The rest of the header is fixed per slot (PacketBatch.init); a receive into this
+            // batch may have changed the address length.
             batch.messages[slot].msg_hdr.msg_namelen = socklen_t(MemoryLayout<sockaddr_in>.size)
-            batch.messages[slot].msg_hdr.msg_iov = batch.vectors + slot
-            batch.messages[slot].msg_hdr.msg_iovlen = 1
-            batch.messages[slot].msg_hdr.msg_control = nil
-            batch.messages[slot].msg_hdr.msg_controllen = 0
-            batch.messages[slot].msg_hdr.msg_flags = 0
         }
         var next = start
         var sent = 0
