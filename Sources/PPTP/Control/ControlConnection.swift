@@ -286,33 +286,11 @@ public struct ControlConnection: Sendable {
         // MARK: Requests before establishment: answered with "not connected"
         case (.waitControlRequest, .outgoingCallRequest(let request)),
             (.waitControlReply, .outgoingCallRequest(let request)):
-            actions.append(
-                .send(
-                    .outgoingCallReply(
-                        OutgoingCallReply(
-                            callID: 0,
-                            peerCallID: request.callID,
-                            resultCode: .generalError,
-                            errorCode: .notConnected
-                        )
-                    )
-                )
-            )
+            refuse(.outgoing(request), error: .notConnected, into: &actions)
             actions.append(.violation(.unexpectedMessage(message.messageType, state: state)))
         case (.waitControlRequest, .incomingCallRequest(let request)),
             (.waitControlReply, .incomingCallRequest(let request)):
-            actions.append(
-                .send(
-                    .incomingCallReply(
-                        IncomingCallReply(
-                            callID: 0,
-                            peerCallID: request.callID,
-                            resultCode: .generalError,
-                            errorCode: .notConnected
-                        )
-                    )
-                )
-            )
+            refuse(.incoming(request), error: .notConnected, into: &actions)
             actions.append(.violation(.unexpectedMessage(message.messageType, state: state)))
 
         // MARK: Everything else is out of place: reported, otherwise ignored
@@ -500,34 +478,7 @@ public struct ControlConnection: Sendable {
         }
         var actions: [ControlAction] = []
         guard let callID, calls[callID] == nil else {
-            switch offer {
-            case .outgoing(let request):
-                actions.append(
-                    .send(
-                        .outgoingCallReply(
-                            OutgoingCallReply(
-                                callID: 0,
-                                peerCallID: request.callID,
-                                resultCode: .generalError,
-                                errorCode: .noResource
-                            )
-                        )
-                    )
-                )
-            case .incoming(let request):
-                actions.append(
-                    .send(
-                        .incomingCallReply(
-                            IncomingCallReply(
-                                callID: 0,
-                                peerCallID: request.callID,
-                                resultCode: .generalError,
-                                errorCode: .noResource
-                            )
-                        )
-                    )
-                )
-            }
+            refuse(offer, error: .noResource, into: &actions)
             return actions
         }
         call.callID = callID

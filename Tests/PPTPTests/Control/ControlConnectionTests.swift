@@ -277,6 +277,32 @@ struct ControlPair {
         #expect(pair.pns.state == .closed && pair.pac.state == .closed)
     }
 
+    /// A call request before the control connection is established is answered "not connected"
+    /// (RFC 2637 §2.16 error code 1) and reported.
+    @Test func callRequestsBeforeEstablishmentAreRefusedNotConnected() {
+        var pac = ControlConnection(configuration: .init(role: .pac))
+        _ = pac.accepted(now: t0)
+        let outgoing = pac.receive(.outgoingCallRequest(OutgoingCallRequest(callID: 5, callSerialNumber: 1)), now: t0)
+        #expect(
+            outgoing.first
+                == .send(
+                    .outgoingCallReply(
+                        OutgoingCallReply(callID: 0, peerCallID: 5, resultCode: .generalError, errorCode: .notConnected)
+                    )
+                )
+        )
+        let incoming = pac.receive(.incomingCallRequest(IncomingCallRequest(callID: 6, callSerialNumber: 2)), now: t0)
+        #expect(
+            incoming.first
+                == .send(
+                    .incomingCallReply(
+                        IncomingCallReply(callID: 0, peerCallID: 6, resultCode: .generalError, errorCode: .notConnected)
+                    )
+                )
+        )
+        #expect(outgoing.count == 2 && incoming.count == 2)  // each also reported as a violation
+    }
+
     @Test func echoAfterIdleAndTeardownWhenTheReplyDoesNotCome() {
         var pac = ControlConnection(configuration: .init(role: .pac))
         _ = pac.accepted(now: t0)
