@@ -180,6 +180,8 @@ final class ClientControlHandler: ChannelInboundHandler {
                 break
             case .violation(let violation):
                 logger.debug("control protocol: \(violation)")
+            case .peerQuirk(let quirk):
+                logger.info("peer quirk: \(quirk)")
             case .close(let reason):
                 if outcome == nil {
                     switch reason {

@@ -32,6 +32,9 @@ public struct PPPSession: Sendable {
     private var pendingDownReason: PPPDownReason?
     private var handshakeDeadline: NIODeadline?
     private var ncpsOpened = false
+    /// IPCP and IPV6CP Configure-Requests that arrived before their NCP was opened, replayed when it opens
+    /// (see `holdEarlyRequest`).
+    private var earlyRequests = EarlyNCPRequests()
     private var authenticationPending: (peer: Bool, local: Bool) = (false, false)
 
     // LCP echo keepalive (RFC 1661 §5.8).
@@ -184,12 +187,14 @@ public struct PPPSession: Sendable {
             }
             handleCCP(ccp.handle(.received(packet), now: now), now: now, into: &actions)
         case .ipcp:
+            if holdEarlyRequest(packet, for: .ipcp) { return actions }
             guard phase == .network else {
                 counters.discardedBeforePhase += 1
                 return actions
             }
             handleIPCP(ipcp.handle(.received(packet), now: now), now: now, into: &actions)
         case .ipv6cp where ipv6cp != nil:
+            if holdEarlyRequest(packet, for: .ipv6cp) { return actions }
             guard phase == .network else {
                 counters.discardedBeforePhase += 1
                 return actions
@@ -204,6 +209,21 @@ public struct PPPSession: Sendable {
             protocolReject(protocolNumber, information: information, now: now, into: &actions)
         }
         return actions
+    }
+
+    /// Holds an IPCP or IPV6CP Configure-Request that arrives while its NCP waits to be opened: in the
+    /// Authenticate phase, or in the Network phase before CCP has settled encryption. Answered at once it
+    /// would get Terminate-Ack (RFC 1661 §4.1: RCR in Closed is sta), and the peer would wait a whole
+    /// restart period (3 s) to send it again: accel-ppp sends its IPCP request right after CHAP Success,
+    /// Windows before CCP opens. RFC 1661 §3.5 only says NCP packets are handled in the Network phase, so
+    /// the latest request is kept and handled as if it arrived when the NCP opens (`openIPNCPs`).
+    private mutating func holdEarlyRequest(_ packet: ControlPacket, for protocolNumber: PPPProtocolNumber) -> Bool {
+        guard packet.code == .configureRequest, !ncpsOpened, phase == .authenticate || phase == .network else {
+            return false
+        }
+        counters.heldEarlyRequests += 1
+        if protocolNumber == .ipv6cp { earlyRequests.ipv6cp = packet } else { earlyRequests.ipcp = packet }
+        return true
     }
 
     private func isKnown(_ protocolNumber: PPPProtocolNumber) -> Bool {
@@ -559,9 +579,8 @@ public struct PPPSession: Sendable {
 
     private mutating func enterNetworkPhase(now: NIODeadline, into actions: inout [PPPSessionAction]) {
         phase = .network
-        // NCPs are Up now, so an early IPCP request (Windows sends one before CCP opens) is
-        // answered with Terminate-Ack from the Closed state, as pppd does; they are Opened only
-        // once encryption is settled.
+        // NCPs are Up now and Opened only once encryption is settled; a request that comes
+        // before that waits for it (`holdEarlyRequest`).
         handleIPCP(ipcp.handle(.up, now: now), now: now, into: &actions)
         if var automaton = ipv6cp {
             let result = automaton.handle(.up, now: now)
@@ -584,8 +603,16 @@ public struct PPPSession: Sendable {
         guard !ncpsOpened, downReason == nil else { return }
         ncpsOpened = true
         handleIPCP(ipcp.handle(.open, now: now), now: now, into: &actions)
+        if let early = earlyRequests.ipcp {
+            earlyRequests.ipcp = nil
+            handleIPCP(ipcp.handle(.received(early), now: now), now: now, into: &actions)
+        }
         if var automaton = ipv6cp {
-            let result = automaton.handle(.open, now: now)
+            var result = automaton.handle(.open, now: now)
+            if let early = earlyRequests.ipv6cp {
+                earlyRequests.ipv6cp = nil
+                result += automaton.handle(.received(early), now: now)
+            }
             ipv6cp = automaton
             handleIPV6CP(result, now: now, into: &actions)
         }
@@ -773,6 +800,12 @@ public struct PPPSession: Sendable {
         dataPath.decryptor = nil
         actions.append(.event(.down(reason)))
     }
+}
+
+/// The NCP Configure-Requests a session holds until their NCP opens (the latest of each).
+struct EarlyNCPRequests: Sendable {
+    var ipcp: ControlPacket?
+    var ipv6cp: ControlPacket?
 }
 
 /// The earlier of two optional deadlines; nil when both are.

@@ -220,6 +220,8 @@ public struct PPPControlCounters: Hashable, Sendable {
     public var framesReceived = 0
     public var framesSent = 0
     public var discardedBeforePhase = 0
+    /// NCP Configure-Requests that arrived before their NCP opened and were handled when it did.
+    public var heldEarlyRequests = 0
     public var protocolRejectsSent = 0
     public var malformed = 0
     public var echoRequestsSent = 0

@@ -62,6 +62,8 @@ public struct ControlConnection: Sendable {
     private var outstandingEcho: UInt32?
     private var echoIdentifier: UInt32
     private var stopReason: StopControlConnectionReason = .none
+    /// Quirks reported so far (each kind once per connection; payloads zeroed).
+    private var reportedQuirks: Set<PeerQuirk> = []
     /// Whether we win an SCCRQ collision (RFC 2637 §3.1.3: the higher IP address wins).
     public let winsCollision: Bool
 
@@ -252,8 +254,7 @@ public struct ControlConnection: Sendable {
             removeCall(call.callID, reason: .peerRequested, into: &actions)
         case (.established, .callDisconnectNotify(let notify)), (.waitStopReply, .callDisconnectNotify(let notify)):
             // RFC 2637 §2.13: the Call ID is the PAC's (our peer Call ID). Windows sends result 0.
-            guard configuration.role == .pns, let call = calls.values.first(where: { $0.peerCallID == notify.callID })
-            else {
+            guard configuration.role == .pns, let call = callNamedByDisconnect(notify.callID, into: &actions) else {
                 actions.append(.violation(.unknownCall(message.messageType, callID: notify.callID)))
                 break
             }
@@ -629,6 +630,19 @@ public struct ControlConnection: Sendable {
     public mutating func sendLinkInfo(_ callID: UInt16, sendACCM: UInt32, receiveACCM: UInt32) -> [ControlAction] {
         guard state == .established, let call = calls[callID], let peerCallID = call.peerCallID else { return [] }
         return [.send(.setLinkInfo(SetLinkInfo(peerCallID: peerCallID, sendACCM: sendACCM, receiveACCM: receiveACCM)))]
+    }
+
+    /// The call a Call-Disconnect-Notify names. RFC 2637 §2.13 says the PAC's Call ID (our peer
+    /// Call ID); accel-ppp 1.14 sends ours. Either is taken when it names exactly one call, the
+    /// RFC's reading first; the quirk is reported once.
+    private mutating func callNamedByDisconnect(_ id: UInt16, into actions: inout [ControlAction]) -> Call? {
+        let byPeerID = calls.values.filter { $0.peerCallID == id }
+        if byPeerID.count == 1 { return byPeerID.first }
+        guard byPeerID.isEmpty, let call = calls[id] else { return nil }
+        if reportedQuirks.insert(.disconnectNotifyWithOurCallID(0)).inserted {
+            actions.append(.peerQuirk(.disconnectNotifyWithOurCallID(id)))
+        }
+        return call
     }
 
     private mutating func removeCall(_ callID: UInt16, reason: CallClearReason, into actions: inout [ControlAction]) {

@@ -242,6 +242,21 @@ public enum ControlProtocolViolation: Hashable, Sendable, CustomStringConvertibl
     }
 }
 
+/// A departure from RFC 2637 by a real peer that we accept rather than refuse (be liberal in
+/// what you accept), so the shell can say once what the peer did.
+public enum PeerQuirk: Hashable, Sendable, CustomStringConvertible {
+    /// A Call-Disconnect-Notify carrying our own Call ID instead of the PAC's (RFC 2637 §2.13):
+    /// accel-ppp 1.14 answers a Call-Clear-Request that way.
+    case disconnectNotifyWithOurCallID(UInt16)
+
+    public var description: String {
+        switch self {
+        case .disconnectNotifyWithOurCallID(let id):
+            return "Call-Disconnect-Notify carries our own Call ID \(id) instead of the peer's (accepted)"
+        }
+    }
+}
+
 /// The states of a control connection (RFC 2637 §3.1.1, §3.1.2).
 public enum ControlConnectionState: Hashable, Sendable, CustomStringConvertible {
     case idle
@@ -281,6 +296,8 @@ public enum ControlAction: Hashable, Sendable {
     case wanError(callID: UInt16, WANErrorNotify)
     /// A message refused or ignored, for the log and counters.
     case violation(ControlProtocolViolation)
+    /// A real peer's departure from RFC 2637 that we accept; reported once per control connection.
+    case peerQuirk(PeerQuirk)
     /// Close the TCP connection. Every call has been reported cleared before this.
     case close(ControlCloseReason)
 }

@@ -322,7 +322,7 @@ public struct ProbeSession: Sendable {
                 actions.append(.finish)
             case .callOffered(let offer):
                 actions += perform(control.answerCall(peerCallID: offer.peerCallID, with: nil, now: now), now: now)
-            case .linkInfo, .wanError, .violation:
+            case .linkInfo, .wanError, .violation, .peerQuirk:
                 break
             }
         }

@@ -131,6 +131,8 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
                 )
             case .violation(let violation):
                 logger.debug("control protocol: \(violation)")
+            case .peerQuirk(let quirk):
+                logger.info("peer quirk: \(quirk)")
             case .close(let reason):
                 logger.debug("closing control connection: \(reason)")
                 closing = true

@@ -334,20 +334,46 @@ enum EncryptionCase: String, CaseIterable, CustomStringConvertible {
         #expect(server.isNetworkUp)
     }
 
-    @Test func windowsStyleEarlyIPCPIsAnsweredWithTerminateAck() {
+    @Test(arguments: [true, false])
+    func earlyIPCPRequestIsHeldUntilIPCPOpens(onClient: Bool) {
+        // accel-ppp sends its IPCP Configure-Request right after CHAP Success, Windows before CCP
+        // opens: IPCP is Up but not Open then (Closed), where RFC 1661 §4.1 would answer sta and
+        // the peer would resend only after its 3 s restart timer. The request waits instead.
         var pair = SessionPair()
         pair.start()
-        pair.run(until: { $0.server.phase == .network })
-        // Before CCP opens, an IPCP Configure-Request gets Terminate-Ack (IPCP is Up but not
-        // Open: RCR in Closed is sta/2), as pppd answers Windows.
-        let request = IPCPMessage.configureRequest([.ipAddress(.unspecified)]).packet(identifier: 9)
-        let actions = pair.server.receive(.ipcp, information: request.bytes, now: pair.now)
-        guard case .send(let frame) = actions.first, let packet = try? ControlPacket(parsing: frame.information) else {
-            Issue.record("no answer")
-            return
+        pair.run(until: { onClient ? $0.client.phase == .network : $0.server.phase == .network })
+        let early = IPCPMessage.configureRequest([.ipAddress(IPv4Address(198, 51, 100, 77))]).packet(identifier: 0x77)
+        let answer =
+            onClient
+            ? pair.client.receive(.ipcp, information: early.bytes, now: pair.now)
+            : pair.server.receive(.ipcp, information: early.bytes, now: pair.now)
+        #expect(answer.isEmpty)
+        #expect((onClient ? pair.client : pair.server).counters.heldEarlyRequests == 1)
+        // Run until IPCP is opened; the held request is answered in the same step as our own
+        // Configure-Request, with no timer in between.
+        let heldAt = pair.now
+        var answers: [ControlPacket] = []
+        pair.run(until: { pair in
+            let queue = onClient ? pair.toServer : pair.toClient
+            return queue.contains { Self.ipcpPacket($0)?.identifier == 0x77 }
+        })
+        for bytes in onClient ? pair.toServer : pair.toClient {
+            if let packet = Self.ipcpPacket(bytes) { answers.append(packet) }
         }
-        #expect(frame.protocolNumber == .ipcp)
-        #expect(packet.code == .terminateAck)
+        #expect(pair.now == heldAt)
+        #expect(answers.map(\.code).contains(.configureRequest))
+        #expect(answers.contains { $0.identifier == 0x77 && $0.code != .terminateAck })
+        pair.runUntilUp()
+        #expect(pair.client.isNetworkUp)
+        #expect(pair.server.isNetworkUp)
+    }
+
+    /// The IPCP packet in a serialized frame, if it is one.
+    static func ipcpPacket(_ bytes: [UInt8]) -> ControlPacket? {
+        guard let frame = try? PPPFrame(parsing: ByteBuffer(bytes: bytes)), frame.protocolNumber == .ipcp else {
+            return nil
+        }
+        return try? ControlPacket(parsing: frame.information)
     }
 
     @Test func windowsLCPOptionsConvergeInOneRound() {

@@ -436,6 +436,64 @@ struct ControlPair {
         )
     }
 
+    @Test func accelPPPDisconnectNotifyWithOurOwnCallIDEndsTheCall() {
+        // accel-ppp 1.14 answers Call-Clear-Request with a Call-Disconnect-Notify that carries
+        // the PNS's Call ID, not its own (RFC 2637 §2.13): accepted, and said once.
+        var pair = ControlPair()
+        pair.establish()
+        for (ours, theirs) in [(UInt16(0x1111), UInt16(0x2222)), (0x3333, 0x4444)] {
+            pair.feed(pair.pns.placeOutgoingCall(callID: ours, serialNumber: ours, now: pair.now), fromPNS: true)
+            pair.run()
+            pair.feed(pair.pac.answerCall(peerCallID: ours, with: theirs, now: pair.now), fromPNS: false)
+            pair.run()
+        }
+        let first = pair.pns.clearCall(0x1111, result: .request, now: pair.now)
+        #expect(first == [.send(.callClearRequest(CallClearRequest(callID: 0x1111)))])
+        let accel = pair.pns.receive(
+            .callDisconnectNotify(CallDisconnectNotify(callID: 0x1111, resultCode: .request)),
+            now: pair.now
+        )
+        #expect(
+            accel == [
+                .peerQuirk(.disconnectNotifyWithOurCallID(0x1111)),
+                .callCleared(callID: 0x1111, reason: .disconnected(result: .request, error: .none, cause: 0, statistics: "")),
+            ]
+        )
+        // The second time the quirk is not said again.
+        _ = pair.pns.clearCall(0x3333, result: .request, now: pair.now)
+        let again = pair.pns.receive(
+            .callDisconnectNotify(CallDisconnectNotify(callID: 0x3333, resultCode: .request)),
+            now: pair.now
+        )
+        #expect(
+            again == [
+                .callCleared(callID: 0x3333, reason: .disconnected(result: .request, error: .none, cause: 0, statistics: ""))
+            ]
+        )
+        #expect(pair.pns.calls.isEmpty)
+    }
+
+    @Test func disconnectNotifyNamingTwoCallsTakesTheRFCReading() {
+        // Call A is ours 5 / theirs 6, call B ours 6 / theirs 7: "6" is B's own ID and A's peer
+        // ID; RFC 2637 §2.13 says the PAC's ID, so A ends.
+        var pair = ControlPair()
+        pair.establish()
+        for (ours, theirs) in [(UInt16(5), UInt16(6)), (6, 7)] {
+            pair.feed(pair.pns.placeOutgoingCall(callID: ours, serialNumber: ours, now: pair.now), fromPNS: true)
+            pair.run()
+            pair.feed(pair.pac.answerCall(peerCallID: ours, with: theirs, now: pair.now), fromPNS: false)
+            pair.run()
+        }
+        let actions = pair.pns.receive(.callDisconnectNotify(CallDisconnectNotify(callID: 6)), now: pair.now)
+        #expect(actions.count == 1)
+        guard case .callCleared(let cleared, _)? = actions.first else {
+            Issue.record("no call cleared: \(actions)")
+            return
+        }
+        #expect(cleared == 5)
+        #expect(pair.pns.calls.keys.sorted() == [6])
+    }
+
     @Test func framingLossClosesTheConnection() {
         var pac = ControlConnection(configuration: .init(role: .pac))
         _ = pac.accepted(now: t0)

@@ -152,6 +152,7 @@ private func summary(_ actions: [ControlAction]) -> String {
         case .linkInfo: return "linkinfo"
         case .wanError: return "wanerror"
         case .violation: return "violation"
+        case .peerQuirk: return "quirk"
         case .close: return "close"
         }
     }
