@@ -152,6 +152,10 @@ public enum MPPEError: Error, Hashable, Sendable {
     /// Stateful mode, after a loss: a packet without FLUSHED, silently discarded (RFC 3078 §8.2) while the peer
     /// has not yet answered the Reset-Request.
     case awaitingFlushedPacket
+    /// The plaintext failed the caller's check (`decrypt(header:ciphertext:accept:)`): a forged packet, or one
+    /// not meant for this key. The decryptor's state is as before the packet (MPPE has no integrity check of its
+    /// own, so this is how a forged coherency count is kept from moving the key on).
+    case implausiblePlaintext(coherencyCount: UInt16)
 }
 
 /// How a packet was decrypted.
@@ -225,10 +229,22 @@ public struct MPPEDecryptor: Sendable, CustomStringConvertible, CustomDebugStrin
         header: MPPEHeader,
         ciphertext: UnsafeMutableRawBufferPointer
     ) -> Result<MPPEDecryption, MPPEError> {
+        self.decrypt(header: header, ciphertext: ciphertext, accept: { _ in true })
+    }
+
+    /// Decrypts tentatively: `accept` sees the plaintext (decrypted in place) and says whether it is a packet the
+    /// peer could have sent; the key, the coherency count, the late-key cache and the stateful RC4 state change
+    /// only when it does. Otherwise the result is `.implausiblePlaintext` and `ciphertext` holds the rejected
+    /// plaintext. Refusals that need no decryption leave `ciphertext` unchanged, as above.
+    public mutating func decrypt(
+        header: MPPEHeader,
+        ciphertext: UnsafeMutableRawBufferPointer,
+        accept: (UnsafeRawBufferPointer) -> Bool
+    ) -> Result<MPPEDecryption, MPPEError> {
         guard header.encrypted else { return .failure(.notEncrypted) }
         switch self.mode {
-        case .stateless: return self.decryptStateless(header, ciphertext)
-        case .stateful: return self.decryptStateful(header, ciphertext)
+        case .stateless: return self.decryptStateless(header, ciphertext, accept)
+        case .stateful: return self.decryptStateful(header, ciphertext, accept)
         }
     }
 
@@ -252,7 +268,8 @@ public struct MPPEDecryptor: Sendable, CustomStringConvertible, CustomDebugStrin
 
     private mutating func decryptStateless(
         _ header: MPPEHeader,
-        _ ciphertext: UnsafeMutableRawBufferPointer
+        _ ciphertext: UnsafeMutableRawBufferPointer,
+        _ accept: (UnsafeRawBufferPointer) -> Bool
     ) -> Result<MPPEDecryption, MPPEError> {
         guard header.flushed else { return .failure(.flushedBitMissing) }
         let count = header.coherencyCount
@@ -262,24 +279,45 @@ public struct MPPEDecryptor: Sendable, CustomStringConvertible, CustomDebugStrin
         }
         if distance <= self.maximumForwardJump {
             // RFC 3078 §8.1: "the receiver MUST perform N = C1 - C2 key changes before decrypting the packet".
-            for step in 1...distance {
+            // The old schedule is kept, so that a packet whose plaintext is refused moves nothing. The RC4 table is
+            // re-keyed for every stateless packet, so it is free to use.
+            let saved = self.keys
+            for _ in 0..<distance {
                 self.keys.changeKey()
-                let stepCount = (self.coherencyCount &+ UInt16(step)) & MPPEHeader.countMask
-                self.cache.store(self.keys.sessionKey, for: stepCount, used: step == distance)
             }
-            self.coherencyCount = count
             self.rc4.rekey(self.keys.sessionKey, keyLength: self.keys.keyLength)
             self.rc4.process(ciphertext)
+            guard accept(UnsafeRawBufferPointer(ciphertext)) else {
+                self.keys = saved
+                return .failure(.implausiblePlaintext(coherencyCount: count))
+            }
+            if distance == 1 || self.cache.capacity == 0 {
+                self.cache.store(self.keys.sessionKey, for: count, used: true)
+            } else {
+                // Packets were skipped: their keys go into the late-key cache, stepped again from the old key
+                // (only after a loss, and only for a packet that proved itself).
+                var stepper = saved
+                for step in 1...distance {
+                    stepper.changeKey()
+                    let stepCount = (self.coherencyCount &+ UInt16(step)) & MPPEHeader.countMask
+                    self.cache.store(stepper.sessionKey, for: stepCount, used: step == distance)
+                }
+            }
+            self.coherencyCount = count
             return .success(.inOrder(skipped: distance - 1))
         }
         guard self.isBehind(distance) else {
             return .failure(.tooFarAhead(coherencyCount: count, distance: distance))
         }
         let behind = Int(coherencySpace) - distance
-        switch self.cache.take(count, behind: behind) {
+        switch self.cache.peek(count, behind: behind) {
         case .key(let key):
             var late = RC4(key: key, keyLength: self.keys.keyLength)
             late.process(ciphertext)
+            guard accept(UnsafeRawBufferPointer(ciphertext)) else {
+                return .failure(.implausiblePlaintext(coherencyCount: count))
+            }
+            self.cache.markUsed(count)
             return .success(.late)
         case .alreadyUsed:
             return .failure(.duplicate(coherencyCount: count))
@@ -290,7 +328,8 @@ public struct MPPEDecryptor: Sendable, CustomStringConvertible, CustomDebugStrin
 
     private mutating func decryptStateful(
         _ header: MPPEHeader,
-        _ ciphertext: UnsafeMutableRawBufferPointer
+        _ ciphertext: UnsafeMutableRawBufferPointer,
+        _ accept: (UnsafeRawBufferPointer) -> Bool
     ) -> Result<MPPEDecryption, MPPEError> {
         let count = header.coherencyCount
         let distance = self.distance(to: count)
@@ -310,6 +349,18 @@ public struct MPPEDecryptor: Sendable, CustomStringConvertible, CustomDebugStrin
                 let expected = (self.coherencyCount &+ 1) & MPPEHeader.countMask
                 return .failure(.lossDetected(expected: expected, received: count))
             }
+        } else {
+            // RFC 3078 §8.2: "the receiver SHOULD silently discard all packets until a packet is received with the
+            // FLUSHED bit set."
+            guard header.flushed else { return .failure(.awaitingFlushedPacket) }
+            if distance > self.maximumForwardJump {
+                return .failure(.tooFarAhead(coherencyCount: count, distance: distance))
+            }
+        }
+        // The RC4 state runs on from packet to packet: kept, so that a refused plaintext leaves it as it was.
+        let saved = (keys: self.keys, rc4: self.rc4)
+        let resynchronising = self.awaitingFlush
+        if !resynchronising {
             switch self.resetBehaviour {
             case .reinitialise:
                 if isFlagPacket(count) {
@@ -325,32 +376,29 @@ public struct MPPEDecryptor: Sendable, CustomStringConvertible, CustomDebugStrin
                     self.changeKeyAndReinitialise()
                 }
             }
-            self.coherencyCount = count
-            self.rc4.process(ciphertext)
-            return .success(.inOrder(skipped: 0))
+        } else {
+            // "the receiver MUST set its coherency count to the one received in that packet" after performing "the
+            // number of key changes necessary to resynchronize": one per flag packet in (last accepted, count].
+            var keyChanges = Self.flagPackets(after: self.coherencyCount, distance: distance)
+            if self.resetBehaviour == .changeKey && !isFlagPacket(count) {
+                // The Linux sender changed its key once more when it received the Reset-Request.
+                keyChanges += 1
+            }
+            for _ in 0..<keyChanges {
+                self.keys.changeKey()
+            }
+            // "... and re-initialize its RC4 tables using the current session key".
+            self.rc4.rekey(self.keys.sessionKey, keyLength: self.keys.keyLength)
         }
-        // RFC 3078 §8.2: "the receiver SHOULD silently discard all packets until a packet is received with the
-        // FLUSHED bit set."
-        guard header.flushed else { return .failure(.awaitingFlushedPacket) }
-        if distance > self.maximumForwardJump {
-            return .failure(.tooFarAhead(coherencyCount: count, distance: distance))
+        self.rc4.process(ciphertext)
+        guard accept(UnsafeRawBufferPointer(ciphertext)) else {
+            self.keys = saved.keys
+            self.rc4 = saved.rc4
+            return .failure(.implausiblePlaintext(coherencyCount: count))
         }
-        // "the receiver MUST set its coherency count to the one received in that packet" after performing "the
-        // number of key changes necessary to resynchronize": one per flag packet in (last accepted, count].
-        var keyChanges = Self.flagPackets(after: self.coherencyCount, distance: distance)
-        if self.resetBehaviour == .changeKey && !isFlagPacket(count) {
-            // The Linux sender changed its key once more when it received the Reset-Request.
-            keyChanges += 1
-        }
-        for _ in 0..<keyChanges {
-            self.keys.changeKey()
-        }
-        // "... and re-initialize its RC4 tables using the current session key".
-        self.rc4.rekey(self.keys.sessionKey, keyLength: self.keys.keyLength)
         self.coherencyCount = count
         self.awaitingFlush = false
-        self.rc4.process(ciphertext)
-        return .success(.inOrder(skipped: distance - 1))
+        return .success(.inOrder(skipped: resynchronising ? distance - 1 : 0))
     }
 
     private mutating func changeKeyAndReinitialise() {
@@ -419,13 +467,20 @@ struct LateKeyCache: Sendable {
         self.entries[slot] = Entry(count: count, valid: true, used: used, key: key)
     }
 
-    /// The key of a packet `behind` counts older than the newest, once: a second request is a duplicate.
-    mutating func take(_ count: UInt16, behind: Int) -> Lookup {
+    /// The key of a packet `behind` counts older than the newest, if it is known and not used yet (a second
+    /// packet with the count is a duplicate). `markUsed` once the packet is accepted.
+    func peek(_ count: UInt16, behind: Int) -> Lookup {
         guard behind < self.entries.count else { return .unknown }
         let slot = Int(count) % self.entries.count
         guard self.entries[slot].valid, self.entries[slot].count == count else { return .unknown }
         guard !self.entries[slot].used else { return .alreadyUsed }
-        self.entries[slot].used = true
         return .key(self.entries[slot].key)
+    }
+
+    /// The packet with `count` was decrypted with its cached key: a second one is a duplicate.
+    mutating func markUsed(_ count: UInt16) {
+        guard !self.entries.isEmpty else { return }
+        let slot = Int(count) % self.entries.count
+        if self.entries[slot].count == count { self.entries[slot].used = true }
     }
 }

@@ -284,6 +284,8 @@ final class ClientControlHandler: ChannelInboundHandler {
             default:
                 break
             }
+        case .anomaly(let anomaly):
+            logger.warning("from \(serverAddress): \(anomaly)")
         case .removed:
             sessionActive = false
             if let pendingFinish {

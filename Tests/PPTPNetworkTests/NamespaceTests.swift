@@ -120,7 +120,7 @@ struct NamespaceTests {
         defer { buffer.deallocate() }
         // IPv6 is on here, so router solicitations may come first: skip them.
         let packet = try #require(try readIPv4Packet(from: tun, into: buffer))
-        let header = try packet.withUnsafeBytes { try ReceivedIPv4Header.parse($0).get() }
+        let header = try packet.withUnsafeBytes { try IPv4Packet.parse($0).get() }
         #expect(header.protocolNumber == 1)
         #expect(header.source == IPv4Address(192, 0, 2, 1))
         #expect(header.destination == IPv4Address(203, 0, 113, 9))
@@ -173,7 +173,7 @@ struct NamespaceTests {
         #expect(try waitReadable(tun.fileDescriptor))
         #expect(try tun.read(into: batch) == 1)
         let reply = Array(batch.packet(0))
-        let header = try reply.withUnsafeBytes { try ReceivedIPv4Header.parse($0).get() }
+        let header = try reply.withUnsafeBytes { try IPv4Packet.parse($0).get() }
         #expect(header.source == IPv4Address(192, 0, 2, 1) && header.destination == IPv4Address(192, 0, 2, 2))
         #expect(reply[20] == 0)  // echo reply
         #expect(Array(reply[24...]) == Array(echo[4...]))

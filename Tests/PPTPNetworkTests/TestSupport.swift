@@ -72,15 +72,7 @@ func waitReadable(_ descriptor: Int32, seconds: Int64 = 5) throws -> Bool {
 
 /// The Internet checksum (RFC 1071) of `bytes`.
 func internetChecksum(_ bytes: [UInt8]) -> UInt16 {
-    var sum: UInt32 = 0
-    var index = 0
-    while index + 1 < bytes.count {
-        sum &+= UInt32(bytes[index]) << 8 | UInt32(bytes[index + 1])
-        index += 2
-    }
-    if index < bytes.count { sum &+= UInt32(bytes[index]) << 8 }
-    while sum > 0xFFFF { sum = (sum & 0xFFFF) &+ (sum >> 16) }
-    return ~UInt16(truncatingIfNeeded: sum)
+    bytes.withUnsafeBytes { IPv4Packet.checksum($0) }
 }
 
 /// An ICMP echo request (RFC 792) of `payload`, without IP header.
@@ -98,15 +90,7 @@ func icmpEchoRequest(identifier: UInt16, sequence: UInt16, payload: [UInt8]) -> 
 
 /// An IPv4 packet (RFC 791) around `payload`, with a correct header checksum.
 func ipv4Packet(source: IPv4Address, destination: IPv4Address, protocolNumber: UInt8, payload: [UInt8]) -> [UInt8] {
-    let total = 20 + payload.count
-    var header: [UInt8] = [
-        0x45, 0, UInt8(total >> 8), UInt8(total & 0xFF), 0x12, 0x34, 0x40, 0, 64, protocolNumber, 0, 0,
-    ]
-    header += source.octets + destination.octets
-    let checksum = internetChecksum(header)
-    header[10] = UInt8(checksum >> 8)
-    header[11] = UInt8(checksum & 0xFF)
-    return header + payload
+    IPv4Packet.build(source: source, destination: destination, protocolNumber: protocolNumber, payload: payload)
 }
 
 /// Sends `payload` from a new socket of `type`/`protocolNumber` to `destination` (in the

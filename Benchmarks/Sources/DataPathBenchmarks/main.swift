@@ -135,7 +135,7 @@ struct Link {
                 apply(server.receive(verdict: verdict, now: now), fromClient: false)
             case .ppp(.down(let reason)):
                 down.append("\(fromClient ? "client" : "server"): \(reason)")
-            case .ppp:
+            case .ppp, .anomaly:
                 break
             }
         }
@@ -208,6 +208,12 @@ func ipPacket(size: Int, seed: Int) -> [UInt8] {
         0x45, 0, UInt8(size >> 8), UInt8(size & 0xFF), 0, 0, 0x40, 0, 64, 17, 0, 0, 192, 0, 2, 10, 192, 0, 2, 1,
     ]
     for (index, byte) in header.enumerated() where index < size { bytes[index] = byte }
+    // A correct header checksum: the receiver checks it on every decrypted packet (PPPDataPath.isPlausiblePlaintext).
+    if size >= 20 {
+        let sum = bytes.withUnsafeBytes { IPv4Packet.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<20])) }
+        bytes[10] = UInt8(sum >> 8)
+        bytes[11] = UInt8(sum & 0xFF)
+    }
     return bytes
 }
 

@@ -452,7 +452,7 @@ final class LoadGenerator {
                             perform(c, slots[c].engine.stop(reason: .none, now: .now()))
                         }
                     }
-                case .verify, .ppp, .removed:
+                case .verify, .ppp, .anomaly, .removed:
                     break
                 }
             }

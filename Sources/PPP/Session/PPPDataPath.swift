@@ -18,6 +18,21 @@ public enum PPPDropReason: Error, Hashable, Sendable, CustomStringConvertible {
     /// The peer's GRE receive window is full (RFC 2637 §4.2.4); set by the tunnel.
     case peerWindowFull
 
+    /// Whether the frame shows it is not from the peer as the session stands: a forgery, or noise. Such a frame
+    /// must not move any receive state. The others are frames a real peer sends at times (a stateful MPPE frame
+    /// after a loss, a protocol whose NCP is closed) and are dropped as usual.
+    public var refutesFrame: Bool {
+        switch self {
+        case .malformedHeader, .unencryptedAfterMPPE, .encryptionNotNegotiated: return true
+        case .mppe(let error):
+            switch error {
+            case .notEncrypted, .flushedBitMissing, .tooFarAhead, .implausiblePlaintext: return true
+            case .duplicate, .late, .lossDetected, .awaitingFlushedPacket: return false
+            }
+        case .protocolNotOpen, .tooLarge, .peerWindowFull: return false
+        }
+    }
+
     public var description: String {
         switch self {
         case .malformedHeader: return "malformed PPP header"
@@ -54,6 +69,9 @@ public struct PPPDataCounters: Hashable, Sendable {
     public var droppedOther = 0
     /// Stateless MPPE packets that arrived after a newer one and were still decrypted.
     public var lateDecrypted = 0
+    /// MPPE packets whose plaintext was not a plausible packet (forged, or not for this key): dropped without
+    /// moving the key (also counted in `droppedMPPE`).
+    public var droppedImplausible = 0
     public init() {}
 }
 
@@ -150,7 +168,11 @@ public struct PPPDataPath: Sendable {
             // and out, and share the late-key cache's storage with `self.decryptor`, so that storing a key
             // copied it on write (one heap allocation per stateless packet, measured by DataPathBenchmarks).
             let ciphertext = UnsafeMutableRawBufferPointer(rebasing: buffer[start..<frame.upperBound])
-            guard let result = decryptor?.decrypt(header: mppe, ciphertext: ciphertext) else {
+            // Tentatively: the key and count move on only for a plaintext the peer could have sent, so a forged
+            // frame with a far-ahead coherency count cannot leave every real frame "behind" (issue 22 item 7).
+            guard
+                let result = decryptor?.decrypt(header: mppe, ciphertext: ciphertext, accept: Self.isPlausiblePlaintext)
+            else {
                 return drop(.encryptionNotNegotiated)
             }
             switch result {
@@ -158,6 +180,7 @@ public struct PPPDataPath: Sendable {
                 if case .late = how { counters.lateDecrypted &+= 1 }
             case .failure(let error):
                 counters.droppedMPPE &+= 1
+                if case .implausiblePlaintext = error { counters.droppedImplausible &+= 1 }
                 if case .lossDetected = error { return .dropped(.mppe(error), resetRequested: true) }
                 return .dropped(.mppe(error), resetRequested: false)
             }
@@ -189,6 +212,53 @@ public struct PPPDataPath: Sendable {
             return .ipv6(start..<frame.upperBound)
         default:
             return .control(protocolNumber, start..<frame.upperBound)
+        }
+    }
+
+    /// Why a frame may not touch the session's receive state at all, judged from its PPP header before
+    /// anything else (the GRE sequencer included): a plain network frame once MPPE is up (RFC 3078 §1), an
+    /// MPPE frame before it is, a header that does not parse. Nil when the frame may go on.
+    /// The frame is counted as dropped when it is refused.
+    public mutating func screen(_ bytes: UnsafeRawBufferPointer) -> PPPDropReason? {
+        guard let header = try? PPPFrameHeader.parse(bytes) else {
+            counters.droppedOther &+= 1
+            return .malformedHeader
+        }
+        // Tested on the optionals directly, as in `decapsulate`.
+        if header.protocolNumber == .compressedDatagram {
+            guard decryptor == nil else { return nil }
+            counters.droppedOther &+= 1
+            return .encryptionNotNegotiated
+        }
+        if header.protocolNumber.isNetworkLayer && (encryptor != nil || decryptor != nil) {
+            counters.droppedUnencrypted &+= 1
+            return .unencryptedAfterMPPE
+        }
+        return nil
+    }
+
+    /// Whether a decrypted MPPE plaintext (RFC 3078 §3: the protocol field, then the datagram) is a packet the peer
+    /// could have sent: IPv4 with a correct header checksum and a total length that fits, or IPv6 with a payload
+    /// length that fits. Decrypted with the wrong key or forged, it passes by chance about once in 2^40 (IPv4:
+    /// protocol field, version, length and checksum) or 2^36 (IPv6). MPPE carries only network-layer protocols
+    /// (RFC 3078 §1), and we carry only these two.
+    @inline(__always)
+    public static func isPlausiblePlaintext(_ plaintext: UnsafeRawBufferPointer) -> Bool {
+        guard let inner = try? PPPFrameHeader.parse(plaintext), !inner.hasAddressAndControl else { return false }
+        let start = inner.encodedLength
+        switch inner.protocolNumber {
+        case .ipv4:
+            let datagram = UnsafeRawBufferPointer(rebasing: plaintext[start...])
+            guard case .success(let header) = IPv4Packet.parse(datagram) else { return false }
+            return IPv4Packet.headerChecksumIsValid(datagram, headerLength: header.headerLength)
+        case .ipv6:
+            // RFC 8200 §3: Version 6; the Payload Length follows the 40-octet header.
+            let length = plaintext.count - start
+            guard length >= 40, plaintext[start] >> 4 == 6 else { return false }
+            let payload = Int(plaintext[start + 4]) << 8 | Int(plaintext[start + 5])
+            return 40 + payload <= length
+        default:
+            return false
         }
     }
 

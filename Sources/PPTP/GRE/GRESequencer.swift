@@ -58,8 +58,10 @@ public struct GRECounters: Hashable, Sendable, Codable {
     public var delivered = 0
     /// Sequence numbers given up on (never arrived within the reorder time or window).
     public var lost = 0
-    /// Packets that arrived out of order and were put back in order.
+    /// Packets that arrived out of order and were held for reordering.
     public var reordered = 0
+    /// Unauthenticated packets far ahead that did not move the baseline (see `confirmJump`).
+    public var unconfirmedJumps = 0
     /// Packets whose sequence number was already delivered or buffered.
     public var duplicates = 0
     /// Packets older than the last delivered one (arrived after their gap was given up).
@@ -76,14 +78,41 @@ public struct GRECounters: Hashable, Sendable, Codable {
 }
 
 /// What the receive side decided about a data packet.
-public enum GREReceiveDecision: Hashable, Sendable {
-    /// In order: deliver this packet now, then whatever `popReleased()` returns.
-    case deliver
-    /// Out of order: the caller must hand the payload to `hold(_:)`.
+public enum GREArrival: Hashable, Sendable {
+    /// Process the payload now, and `commit` its sequence number only if it proved valid: the
+    /// receive state moves only for packets that proved themselves (DESIGN.md "The endpoint").
+    case process(GREPosition)
+    /// Out of order: the caller must hand the payload to `hold(_:acknowledgment:)`.
     case hold
-    /// Not delivered: a duplicate, a late packet, or one beyond the bounds.
+    /// Not processed: a duplicate or a late packet.
     case drop(GREDropReason)
 }
+
+/// Where a packet to process stands relative to the last one delivered, which says how much
+/// proof it needs before it may move the receive state.
+public enum GREPosition: Hashable, Sendable {
+    /// The next sequence number, or the first packet of the call.
+    case next
+    /// After a gap of `missing` packets that was given up (the reorder time-out or a full buffer).
+    case afterGap(missing: Int)
+    /// `distance` ahead, beyond the reorder window: a burst loss, or a forged packet (a blind
+    /// attacker who guessed the Call ID picks the sequence number at random, and half of all
+    /// numbers are "ahead"). Committed only for an authenticated payload, or after
+    /// `confirmJump` (see there).
+    case jump(distance: Int)
+}
+
+/// A packet released from the reorder buffer, to process and then `commit` if it proved valid.
+public struct GREReleased<Payload: Sendable>: Sendable {
+    public var sequence: UInt32
+    public var payload: Payload
+    /// The acknowledgment the packet carried, to apply when it is committed.
+    public var acknowledgment: UInt32?
+    public var position: GREPosition
+}
+
+extension GREReleased: Equatable where Payload: Equatable {}
+extension GREReleased: Hashable where Payload: Hashable {}
 
 /// Why the receive side dropped a packet.
 public enum GREDropReason: Hashable, Sendable {
@@ -110,11 +139,11 @@ public struct GRESequencer<Payload: Sendable>: Sendable {
     private var ackOwed = false
     private var unackedReceived = 0
     private var ackDeadline: NIODeadline?
-    /// Out-of-order packets by sequence number, with their arrival time.
-    private var held: [(sequence: UInt32, arrival: NIODeadline, payload: Payload)] = []
-    private var released: [Payload] = []
-    private var releasedIndex = 0
+    /// Out-of-order packets in sequence order, with their arrival time and acknowledgment.
+    private var held: [(sequence: UInt32, arrival: NIODeadline, acknowledgment: UInt32?, payload: Payload)] = []
     private var pendingHold: (sequence: UInt32, now: NIODeadline)?
+    /// An unauthenticated packet far ahead that `confirmJump` is waiting to see continued.
+    private var jumpCandidate: UInt32?
 
     // MARK: Send state
 
@@ -160,22 +189,15 @@ public struct GRESequencer<Payload: Sendable>: Sendable {
 
     // MARK: - Receiving
 
-    /// A data packet with sequence number `sequence` arrived. Returns what to do with it; on
-    /// `.hold` the caller passes the payload to `hold(_:)` at once.
-    public mutating func receive(sequence: UInt32, now: NIODeadline) -> GREReceiveDecision {
+    /// A data packet with sequence number `sequence` arrived. Nothing moves yet: on `.process`
+    /// the caller checks the payload and calls `commit` if it proved valid; on `.hold` it passes
+    /// the payload to `hold(_:acknowledgment:)` at once.
+    public mutating func receive(sequence: UInt32, now: NIODeadline) -> GREArrival {
         counters.received += 1
-        guard let last = lastDelivered else {
-            // The first packet sets the baseline (the peer may have lost its first packets).
-            accept(sequence, now: now)
-            return .deliver
-        }
+        guard let last = lastDelivered else { return .process(.next) }
         // RFC 1982-style serial arithmetic over 32 bits.
         let distance = Int32(bitPattern: sequence &- last)
-        if distance == 1 {
-            accept(sequence, now: now)
-            releaseInOrder(now: now)
-            return .deliver
-        }
+        if distance == 1 { return .process(.next) }
         if distance <= 0 {
             if distance == 0 {
                 counters.duplicates += 1
@@ -188,76 +210,79 @@ public struct GRESequencer<Payload: Sendable>: Sendable {
             counters.duplicates += 1
             return .drop(.duplicate)
         }
-        // A gap. Too far ahead for the reorder window (or no buffer at all): give up the gap.
-        if configuration.reorderCapacity == 0 || distance > Int32(configuration.reorderWindow) {
-            giveUpGaps(upTo: sequence &- 1, now: now)
-            accept(sequence, now: now)
-            releaseInOrder(now: now)
-            return .deliver
+        let beyondWindow = distance > Int32(configuration.reorderWindow)
+        // Nothing to wait for: a jump is judged at once. While packets wait for a gap, a far
+        // packet waits behind them (bounded by the capacity), so they are judged in order.
+        if configuration.reorderCapacity == 0 || (beyondWindow && held.isEmpty) {
+            return .process(beyondWindow ? .jump(distance: Int(distance)) : .afterGap(missing: Int(distance) - 1))
         }
         pendingHold = (sequence, now)
         return .hold
     }
 
     /// Stores the payload of the packet `receive` answered `.hold` for.
-    public mutating func hold(_ payload: Payload) {
+    public mutating func hold(_ payload: Payload, acknowledgment: UInt32? = nil) {
         guard let (sequence, now) = pendingHold else { return }
         pendingHold = nil
         let index = held.firstIndex { Int32(bitPattern: $0.sequence &- sequence) > 0 } ?? held.endIndex
-        held.insert((sequence, now, payload), at: index)
+        held.insert((sequence, now, acknowledgment, payload), at: index)
         counters.reordered += 1
-        if held.count > configuration.reorderCapacity {
-            // The buffer is full: give up the oldest gap and release what follows it.
-            if let first = held.first { giveUpGaps(upTo: first.sequence &- 1, now: now) }
-            releaseInOrder(now: now)
-        }
     }
 
-    /// The next packet released from the reorder buffer in order, if any. Call until nil after
-    /// every `receive` and `timeout`.
-    public mutating func popReleased() -> Payload? {
-        guard releasedIndex < released.count else {
-            if !released.isEmpty {
-                released.removeAll(keepingCapacity: true)
-                releasedIndex = 0
-            }
-            return nil
+    /// The next held packet to process, if any: the next in sequence, or the first after a gap
+    /// that has waited `reorderTimeout` or that a full buffer gives up. Call until nil after every
+    /// `commit`, `hold` and `timeout`; commit each one that proves valid.
+    public mutating func nextReleased(now: NIODeadline) -> GREReleased<Payload>? {
+        guard let first = held.first else { return nil }
+        let distance = lastDelivered.map { Int(Int32(bitPattern: first.sequence &- $0)) } ?? 1
+        let gapExpired = now >= first.arrival + configuration.reorderTimeout
+        guard distance == 1 || gapExpired || held.count > configuration.reorderCapacity else { return nil }
+        held.removeFirst()
+        guard distance > 0 else {
+            // Overtaken by a packet committed since (a jump): as late as any other.
+            counters.late += 1
+            return nextReleased(now: now)
         }
-        defer { releasedIndex += 1 }
-        return released[releasedIndex]
+        let position: GREPosition =
+            distance == 1
+            ? .next
+            : distance > configuration.reorderWindow ? .jump(distance: distance) : .afterGap(missing: distance - 1)
+        return GREReleased(
+            sequence: first.sequence,
+            payload: first.payload,
+            acknowledgment: first.acknowledgment,
+            position: position
+        )
     }
 
-    private mutating func accept(_ sequence: UInt32, now: NIODeadline) {
+    /// The packet `sequence` (from `receive` or `nextReleased`) proved valid: it is delivered,
+    /// the sequence numbers skipped to reach it are counted lost, and an acknowledgment is owed.
+    public mutating func commit(_ sequence: UInt32, now: NIODeadline) {
+        if let last = lastDelivered {
+            let distance = Int(Int32(bitPattern: sequence &- last))
+            guard distance > 0 else { return }
+            counters.lost += distance - 1
+        }
         lastDelivered = sequence
+        jumpCandidate = nil
         counters.delivered += 1
         ackOwed = true
         unackedReceived += 1
         if ackDeadline == nil { ackDeadline = now + configuration.ackTimeout }
     }
 
-    private mutating func releaseInOrder(now: NIODeadline) {
-        while let first = held.first, let last = lastDelivered, first.sequence == last &+ 1 {
-            held.removeFirst()
-            accept(first.sequence, now: now)
-            released.append(first.payload)
+    /// Whether an unauthenticated but well-formed packet `sequence`, a `.jump` ahead, may move
+    /// the baseline: only when it continues an earlier such packet (within the reorder window
+    /// after it), so that one packet alone never does. Otherwise it becomes that earlier packet.
+    /// A session with MPPE does not ask: there only an authenticated payload proves a jump.
+    public mutating func confirmJump(_ sequence: UInt32) -> Bool {
+        if let candidate = jumpCandidate {
+            let distance = Int32(bitPattern: sequence &- candidate)
+            if distance > 0 && distance <= Int32(configuration.reorderWindow) { return true }
         }
-    }
-
-    private mutating func giveUpGaps(upTo sequence: UInt32, now: NIODeadline) {
-        guard let last = lastDelivered else { return }
-        let missing = Int(Int32(bitPattern: sequence &- last))
-        guard missing > 0 else { return }
-        // Deliver the held packets up to `sequence`, counting the holes as lost.
-        var cursor = last
-        while let first = held.first, Int32(bitPattern: first.sequence &- sequence) <= 0 {
-            held.removeFirst()
-            counters.lost += Int(first.sequence &- cursor) - 1
-            cursor = first.sequence
-            accept(first.sequence, now: now)
-            released.append(first.payload)
-        }
-        counters.lost += Int(sequence &- cursor)
-        lastDelivered = sequence
+        jumpCandidate = sequence
+        counters.unconfirmedJumps += 1
+        return false
     }
 
     /// The acknowledgment number to piggy-back on an outgoing packet, if one is owed. Taking it
@@ -359,14 +384,12 @@ public struct GRESequencer<Payload: Sendable>: Sendable {
         case sendAcknowledgment(UInt32)
     }
 
-    /// Runs the timers that are due: the ack timer, the reorder gap, the ack time-out.
+    /// Runs the timers that are due: the ack timer and the ack time-out; then `nextReleased`
+    /// gives up a reorder gap that is due.
     public mutating func timeout(now: NIODeadline) -> [TimerAction] {
+        // A gap that has waited long enough is given up by `nextReleased`, which the caller
+        // drains after this.
         var actions: [TimerAction] = []
-        if let first = held.first, now >= first.arrival + configuration.reorderTimeout {
-            // The gap before the oldest held packet has waited long enough: it is lost.
-            giveUpGaps(upTo: first.sequence &- 1, now: now)
-            releaseInOrder(now: now)
-        }
         if let deadline = ackDeadline, now >= deadline, let ack = takeAcknowledgment() {
             counters.acksSent += 1
             actions.append(.sendAcknowledgment(ack))

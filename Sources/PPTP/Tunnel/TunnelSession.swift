@@ -12,6 +12,34 @@ public enum TunnelAction: Hashable, Sendable {
     case verify(AuthenticationRequest)
     /// Something happened in PPP.
     case ppp(PPPSessionEvent)
+    /// The peer's traffic did something worth a log line (once per session and kind).
+    case anomaly(TunnelAnomaly)
+}
+
+/// What a tunnel noticed in the traffic it received: forgeries, or a peer (or path) gone wrong.
+/// Reported once per session and kind; the counters have the numbers.
+public enum TunnelAnomaly: Hashable, Sendable, CustomStringConvertible {
+    /// A GRE data packet was refused before it touched any receive state: a frame not allowed in
+    /// the session's state, or an MPPE frame whose plaintext is no packet (a forgery, or noise).
+    case refusedFrame(PPPDropReason)
+    /// A packet this far ahead in sequence could not prove itself, so the sequence stayed.
+    case unprovenSequenceJump(distance: Int)
+
+    public var description: String {
+        switch self {
+        case .refusedFrame(let reason):
+            return "GRE packet refused before it touched the session: \(reason) (forged or corrupt; further ones are counted, not logged)"
+        case .unprovenSequenceJump(let distance):
+            return "GRE sequence number \(distance) ahead without a valid payload: ignored (forged, or a burst loss; further ones are counted, not logged)"
+        }
+    }
+
+    fileprivate var bit: UInt8 {
+        switch self {
+        case .refusedFrame: return 1
+        case .unprovenSequenceJump: return 2
+        }
+    }
 }
 
 /// A network packet found in place by `receiveGRE`.
@@ -32,6 +60,12 @@ public struct TunnelCounters: Hashable, Sendable {
     /// PPP data frames dropped (see `PPPDataPath.counters` for the reasons).
     public var droppedFrames = 0
     public var lastDropReason: PPPDropReason?
+    /// GRE data packets refused before they touched any receive state (included in `droppedFrames`
+    /// when the data path saw them): forged, corrupt, or not allowed in the session's state.
+    public var refusedFrames = 0
+    /// Packets that did not prove themselves enough for where they were in sequence (a far jump
+    /// without an authenticated payload, a frame after a gap that could not be checked).
+    public var unprovenPackets = 0
     public init() {}
 }
 
@@ -48,6 +82,8 @@ public struct TunnelSession: Sendable {
     /// their deadlines: about 7 % of a server's CPU with 100 000 idle sessions. Data packets
     /// (`ppp.dataPath`) never change PPP's timers.
     private var pppDeadline: NIODeadline?
+    /// `TunnelAnomaly.bit`s already reported.
+    private var reportedAnomalies: UInt8 = 0
 
     /// Headroom `send` needs before the payload: the largest GRE header and PPP/MPPE header.
     public static let headroom = GREHeader.maximumLength + PPPDataPath.maximumHeaderLength
@@ -234,17 +270,37 @@ public struct TunnelSession: Sendable {
             return (nil, [])
         }
         counters.greReceived &+= 1
-        if let ack = header.acknowledgmentNumber { sequencer.receiveAcknowledgment(ack, now: now) }
-        guard let sequence = header.sequenceNumber else { return (nil, []) }
+        guard let sequence = header.sequenceNumber else {
+            // Acknowledgment only: nothing to check it against, and it can only move our send
+            // window within what we sent (`receiveAcknowledgment` ignores anything beyond).
+            if let ack = header.acknowledgmentNumber { sequencer.receiveAcknowledgment(ack, now: now) }
+            return (nil, [])
+        }
         let frame = header.encodedLength..<(header.encodedLength + Int(header.payloadLength))
         var actions: [TunnelAction] = []
+        // A frame not allowed in the session's state is dropped before it touches the sequencer.
+        if let reason = ppp.dataPath.screen(UnsafeRawBufferPointer(rebasing: buffer[frame])) {
+            refuse(reason, into: &actions)
+            return (nil, actions)
+        }
         var packet: TunnelPacket?
         switch sequencer.receive(sequence: sequence, now: now) {
-        case .deliver:
-            packet = process(buffer, frame: frame, now: now, into: &actions)
+        case .process(let position):
+            packet = process(
+                buffer,
+                frame: frame,
+                sequence: sequence,
+                acknowledgment: header.acknowledgmentNumber,
+                position: position,
+                now: now,
+                into: &actions
+            )
             drainReleased(now: now, into: &actions)
         case .hold:
-            sequencer.hold(Array(UnsafeRawBufferPointer(rebasing: buffer[frame])))
+            sequencer.hold(
+                Array(UnsafeRawBufferPointer(rebasing: buffer[frame])),
+                acknowledgment: header.acknowledgmentNumber
+            )
             drainReleased(now: now, into: &actions)
         case .drop:
             break
@@ -255,31 +311,114 @@ public struct TunnelSession: Sendable {
         return (packet, actions)
     }
 
-    /// Processes one in-order PPP frame.
+    /// How much a processed frame proved about itself.
+    private enum Proof {
+        /// An MPPE frame whose plaintext is a plausible packet: only the peer's key makes one.
+        case authenticated
+        /// A well-formed control frame, or a network frame in a session without MPPE.
+        case wellFormed
+        /// A frame a real peer sends at times that cannot be checked (stateful MPPE after a loss).
+        case unproven
+        /// Not from the peer as the session stands.
+        case refuted(PPPDropReason)
+    }
+
+    /// Processes one frame in sequence order: the receive state (the GRE sequence and the
+    /// acknowledgment it carries) moves only when the frame proved enough for its position
+    /// (DESIGN.md "The endpoint": a packet changes the receive state only after it proved itself).
     private mutating func process(
         _ buffer: UnsafeMutableRawBufferPointer,
         frame: Range<Int>,
+        sequence: UInt32,
+        acknowledgment: UInt32?,
+        position: GREPosition,
         now: NIODeadline,
         into actions: inout [TunnelAction]
     ) -> TunnelPacket? {
-        switch ppp.dataPath.decapsulate(buffer, frame: frame) {
-        case .ipv4(let range): return .ipv4(range)
-        case .ipv6(let range): return .ipv6(range)
+        // MPPE is decrypted tentatively in `decapsulate`: its key moves only for a plausible plaintext.
+        let result = ppp.dataPath.decapsulate(buffer, frame: frame)
+        let proof: Proof
+        switch result {
+        case .ipv4, .ipv6:
+            // With MPPE up every network frame was decrypted (plain ones are screened out).
+            proof = ppp.dataPath.decryptor != nil ? .authenticated : .wellFormed
+        case .control:
+            proof = .wellFormed
+        case .dropped(let reason, _):
+            proof = reason.refutesFrame ? .refuted(reason) : .unproven
+        }
+        let admitted: Bool
+        switch (proof, position) {
+        case (.refuted(let reason), _):
+            refuse(reason, into: &actions)
+            admitted = false
+        case (.authenticated, _), (.wellFormed, .next), (.wellFormed, .afterGap), (.unproven, .next):
+            admitted = true
+        case (.wellFormed, .jump(let distance)):
+            // Without MPPE nothing can be authenticated: two packets in a row must agree. With MPPE
+            // only an authenticated payload proves a jump (a control frame is easy to forge).
+            admitted = ppp.dataPath.decryptor == nil && sequencer.confirmJump(sequence)
+            if !admitted { unproven(.unprovenSequenceJump(distance: distance), into: &actions) }
+        case (.unproven, .jump(let distance)):
+            admitted = false
+            unproven(.unprovenSequenceJump(distance: distance), into: &actions)
+        case (.unproven, .afterGap):
+            admitted = false
+            counters.unprovenPackets += 1
+        }
+        if admitted {
+            sequencer.commit(sequence, now: now)
+            if let acknowledgment { sequencer.receiveAcknowledgment(acknowledgment, now: now) }
+        }
+        switch result {
+        case .ipv4(let range): return admitted ? .ipv4(range) : nil
+        case .ipv6(let range): return admitted ? .ipv6(range) : nil
         case .control(let protocolNumber, let range):
+            guard admitted else { return nil }
             let information = Array(UnsafeRawBufferPointer(rebasing: buffer[range]))
             actions += wrap(ppp.receive(protocolNumber, information: information, now: now), now: now)
             return nil
         case .dropped(let reason, let resetRequested):
             counters.droppedFrames += 1
             counters.lastDropReason = reason
+            // The stateful decryptor waits for a FLUSHED packet now, whatever the sequencer thinks.
             if resetRequested { actions += wrap(ppp.requestEncryptionReset(now: now), now: now) }
             return nil
         }
     }
 
+    private mutating func refuse(_ reason: PPPDropReason, into actions: inout [TunnelAction]) {
+        counters.refusedFrames += 1
+        counters.droppedFrames += 1
+        counters.lastDropReason = reason
+        report(.refusedFrame(reason), into: &actions)
+    }
+
+    private mutating func unproven(_ anomaly: TunnelAnomaly, into actions: inout [TunnelAction]) {
+        counters.unprovenPackets += 1
+        report(anomaly, into: &actions)
+    }
+
+    private mutating func report(_ anomaly: TunnelAnomaly, into actions: inout [TunnelAction]) {
+        guard reportedAnomalies & anomaly.bit == 0 else { return }
+        reportedAnomalies |= anomaly.bit
+        actions.append(.anomaly(anomaly))
+    }
+
     private mutating func drainReleased(now: NIODeadline, into actions: inout [TunnelAction]) {
-        while var payload = sequencer.popReleased() {
-            let result = payload.withUnsafeMutableBytes { process($0, frame: 0..<$0.count, now: now, into: &actions) }
+        while let released = sequencer.nextReleased(now: now) {
+            var payload = released.payload
+            let result = payload.withUnsafeMutableBytes {
+                process(
+                    $0,
+                    frame: 0..<$0.count,
+                    sequence: released.sequence,
+                    acknowledgment: released.acknowledgment,
+                    position: released.position,
+                    now: now,
+                    into: &actions
+                )
+            }
             switch result {
             case .ipv4(let range): actions.append(.deliver(.ipv4, Array(payload[range])))
             case .ipv6(let range): actions.append(.deliver(.ipv6, Array(payload[range])))

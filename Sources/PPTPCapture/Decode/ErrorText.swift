@@ -132,6 +132,7 @@ extension MPPEError {
         case .tooFarAhead: "coherency count too far ahead"
         case .lossDetected: "loss detected (stateful: waiting for a FLUSHED packet)"
         case .awaitingFlushedPacket: "discarded while waiting for a FLUSHED packet"
+        case .implausiblePlaintext: "plaintext is not a plausible packet (forged, or another key)"
         }
     }
 }

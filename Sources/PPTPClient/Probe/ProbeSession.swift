@@ -218,14 +218,20 @@ public struct ProbeSession: Sendable {
         else { return [] }
         report.greFromServer += 1
         greDeadline = nil
-        if let ack = packet.header.acknowledgmentNumber { sequencer?.receiveAcknowledgment(ack, now: now) }
         guard let sequence = packet.header.sequenceNumber, var sequencer else { return [] }
-        let decision = sequencer.receive(sequence: sequence, now: now)
-        self.sequencer = sequencer
-        guard decision == .deliver, let frame = try? PPPFrame(parsing: packet.payload),
+        // The probe takes the server's packets in the order they come: only the next (or first)
+        // one, and only a control frame that parses, moves the sequence.
+        guard case .process(.next) = sequencer.receive(sequence: sequence, now: now),
+            let frame = try? PPPFrame(parsing: packet.payload),
             frame.protocolNumber == .lcp || frame.protocolNumber == .chap || frame.protocolNumber == .pap,
             let controlPacket = try? ControlPacket(parsing: frame.information)
-        else { return [] }
+        else {
+            self.sequencer = sequencer
+            return []
+        }
+        sequencer.commit(sequence, now: now)
+        if let ack = packet.header.acknowledgmentNumber { sequencer.receiveAcknowledgment(ack, now: now) }
+        self.sequencer = sequencer
         if frame.protocolNumber != .lcp {
             // A CHAP Challenge (or anything of authentication): the server asks us to prove who
             // we are. The probe stops here, having sent nothing secret.

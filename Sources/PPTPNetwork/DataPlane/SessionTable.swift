@@ -22,6 +22,8 @@ public enum DataPlaneEvent: Hashable, Sendable {
     /// Decide this authentication, then send `.verdict`.
     case verify(AuthenticationRequest)
     case ppp(PPPSessionEvent)
+    /// The session's traffic showed something worth a log line (once per session and kind).
+    case anomaly(TunnelAnomaly)
     /// The session is gone from the table (after PPP went down or `remove`), with its counters.
     case removed(SessionStatistics)
 }
@@ -58,6 +60,10 @@ public struct SessionStatistics: Hashable, Sendable, Codable {
     public var duplicates = 0
     public var greDroppedForWindow = 0
     public var mppeDropped = 0
+    /// GRE packets refused before they touched the session (forged, corrupt, not allowed now).
+    public var refused = 0
+    /// Packets that could not prove themselves for their place in sequence (see `TunnelCounters`).
+    public var unproven = 0
     public var downReason: String?
 
     public init(key: String) { self.key = key }
@@ -217,6 +223,8 @@ public struct SessionTable: Sendable {
         stats.duplicates = gre.duplicates
         stats.greDroppedForWindow = gre.droppedForWindow
         stats.mppeDropped = data.droppedMPPE
+        stats.refused = slot.tunnel.counters.refusedFrames
+        stats.unproven = slot.tunnel.counters.unprovenPackets
         stats.downReason = slot.tunnel.ppp.downReason?.description
         return stats
     }
@@ -417,6 +425,8 @@ public struct SessionTable: Sendable {
                 bytes.withUnsafeBytes { sink.writeTUN($0) }
             case .verify(let request):
                 sink.report(.verify(request), for: key)
+            case .anomaly(let anomaly):
+                sink.report(.anomaly(anomaly), for: key)
             case .ppp(let event):
                 // A server's control plane has no use for echo round trips, and each event costs a hop to
                 // its thread (a lock, a task, an eventfd write): with 100 000 sessions echoed every 30 s,

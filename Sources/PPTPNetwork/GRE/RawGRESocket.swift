@@ -193,7 +193,7 @@ public final class RawGRESocket: Sendable {
                 continue
             }
             let bytes = UnsafeRawBufferPointer(start: batch.buffers[slot] + batch.headroom, count: min(length, room))
-            guard case .success(let header) = ReceivedIPv4Header.parse(bytes),
+            guard case .success(let header) = IPv4Packet.parse(bytes), !header.isFragment,
                 header.protocolNumber == GREHeaderProtocol.number
             else {
                 invalid += 1

@@ -279,6 +279,8 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
             case .linkEstablished, .passwordChanged, .ipv6Up, .protocolRejected, .peerIdentification, .echoReply:
                 break
             }
+        case .anomaly(let anomaly):
+            logger.warning("session \(key) user \"\(call.user ?? "?")\": \(anomaly)")
         case .removed(let statistics):
             calls[key.callID] = nil
             server.router.unregister(key)

@@ -65,7 +65,7 @@ enum EncryptionCase: String, CaseIterable, CustomStringConvertible {
         #expect(clientEncryption == (encryption.expected.map { [$0] } ?? []))
         // Data both ways, several packets, through the data paths.
         for i in 0..<300 {
-            let payload = (0..<(20 + i % 100)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ i) }
+            let payload = SessionPair.datagram(i, length: i % 100)
             #expect((try? pair.sendData(payload, fromClient: i % 2 == 0).get()) == payload)
         }
     }
@@ -231,14 +231,15 @@ enum EncryptionCase: String, CaseIterable, CustomStringConvertible {
         pair.runUntilUp()
         #expect(pair.client.ccp.negotiator.receiving?.mode == .stateful)
         // Lose one packet client → server: encrypt it and throw it away.
-        var lost = [UInt8](repeating: 0, count: 8) + [1, 2, 3]
+        var lost = [UInt8](repeating: 0, count: 8) + SessionPair.datagram(1)
         _ = lost.withUnsafeMutableBytes { pair.client.dataPath.encapsulate(.ipv4, in: $0, payload: 8..<$0.count) }
         // The next packet shows the gap: the server asks for a reset.
-        #expect(throws: PPPDropReason.self) { try pair.sendData([9, 9, 9], fromClient: true).get() }
+        #expect(throws: PPPDropReason.self) { try pair.sendData(SessionPair.datagram(9), fromClient: true).get() }
         pair.apply(pair.server.requestEncryptionReset(now: pair.now), fromClient: false)
         pair.run(until: { $0.toServer.isEmpty && $0.toClient.isEmpty })
         // After the Reset-Ack the client's next packet is FLUSHED and decrypts.
-        #expect((try? pair.sendData([7, 7, 7, 7], fromClient: true).get()) == [7, 7, 7, 7])
+        let after = SessionPair.datagram(7)
+        #expect((try? pair.sendData(after, fromClient: true).get()) == after)
     }
 
     @Test func unknownProtocolIsProtocolRejected() {

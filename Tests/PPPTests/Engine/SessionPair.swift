@@ -140,6 +140,18 @@ struct SessionPair {
         run(until: { $0.client.isNetworkUp && $0.server.isNetworkUp && $0.toClient.isEmpty && $0.toServer.isEmpty })
     }
 
+    /// A UDP datagram of `length` octets of payload between the two tunnel addresses: what the
+    /// data path accepts once MPPE has decrypted it (a valid IPv4 header).
+    static func datagram(_ number: Int, length: Int = 16) -> [UInt8] {
+        IPv4Packet.build(
+            source: clientAddress,
+            destination: serverAddress,
+            protocolNumber: 17,
+            identification: UInt16(truncatingIfNeeded: number),
+            payload: (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ number) }
+        )
+    }
+
     /// Sends an IPv4 packet from one side to the other through both data paths; returns what
     /// arrived, or the drop reason.
     mutating func sendData(_ payload: [UInt8], fromClient: Bool) -> Result<[UInt8], PPPDropReason> {

@@ -118,16 +118,12 @@ struct TablePair {
     }
 
     static func ipv4(from source: IPv4Address, to destination: IPv4Address, payload: Int = 20) -> [UInt8] {
-        var packet = [UInt8](repeating: 0, count: 20 + payload)
-        packet[0] = 0x45
-        packet[2] = UInt8((20 + payload) >> 8)
-        packet[3] = UInt8((20 + payload) & 0xFF)
-        packet[8] = 64
-        packet[9] = 17
-        packet.replaceSubrange(12..<16, with: source.octets)
-        packet.replaceSubrange(16..<20, with: destination.octets)
-        for i in 0..<payload { packet[20 + i] = UInt8(truncatingIfNeeded: i) }
-        return packet
+        IPv4Packet.build(
+            source: source,
+            destination: destination,
+            protocolNumber: 17,
+            payload: (0..<payload).map { UInt8(truncatingIfNeeded: $0) }
+        )
     }
 
     mutating func tunPacket(_ packet: [UInt8], intoClient: Bool) {

@@ -1,3 +1,4 @@
+import MSCrypto
 import NIOCore
 import PPP
 import Testing
@@ -15,16 +16,23 @@ struct TunnelPair {
     var deliveredToClient: [[UInt8]] = []
     var clientEvents: [PPPSessionEvent] = []
     var serverEvents: [PPPSessionEvent] = []
+    var clientAnomalies: [TunnelAnomaly] = []
+    var serverAnomalies: [TunnelAnomaly] = []
+    /// Drop every packet towards the server while set (a burst loss).
+    var dropToServer = false
     /// Reverse the order of every `reorderEvery`-th pair of packets towards the server.
     var reorderEvery = 0
     var counter = 0
 
-    init(policy: PPPPolicy = .default) {
+    static let clientAddress = IPv4Address(203, 0, 113, 11)
+    static let serverAddress = IPv4Address(203, 0, 113, 1)
+
+    init(policy: PPPPolicy = .default, peerWindow: UInt16 = 64) {
         let clientCall = CallInformation(
             callID: 0x1111,
             peerCallID: 0x2222,
             direction: .outgoing,
-            peerWindow: 64,
+            peerWindow: peerWindow,
             peerProcessingDelay: 0,
             framing: .asynchronous,
             connectSpeed: 0
@@ -33,7 +41,7 @@ struct TunnelPair {
             callID: 0x2222,
             peerCallID: 0x1111,
             direction: .outgoing,
-            peerWindow: 64,
+            peerWindow: peerWindow,
             peerProcessingDelay: 0,
             framing: .asynchronous,
             connectSpeed: 0
@@ -80,6 +88,8 @@ struct TunnelPair {
                 apply(server.receive(verdict: verdict, now: now), fromClient: false)
             case .ppp(let event):
                 if fromClient { clientEvents.append(event) } else { serverEvents.append(event) }
+            case .anomaly(let anomaly):
+                if fromClient { clientAnomalies.append(anomaly) } else { serverAnomalies.append(anomaly) }
             }
         }
     }
@@ -131,9 +141,55 @@ struct TunnelPair {
                 : server.send(.ipv4, in: raw, payload: TunnelSession.headroom..<raw.count, now: now)
         }
         guard case .success(let range) = result else { return false }
-        if fromClient { toServer.append(Array(buffer[range])) } else { toClient.append(Array(buffer[range])) }
+        if fromClient {
+            if !dropToServer { toServer.append(Array(buffer[range])) }
+        } else {
+            toClient.append(Array(buffer[range]))
+        }
         return true
     }
+
+    /// A UDP datagram from the client's tunnel address to the server's (or back): a packet the
+    /// data path finds plausible once decrypted.
+    static func datagram(_ number: Int, length: Int = 64, fromClient: Bool = true) -> [UInt8] {
+        IPv4Packet.build(
+            source: fromClient ? clientAddress : serverAddress,
+            destination: fromClient ? serverAddress : clientAddress,
+            protocolNumber: 17,
+            identification: UInt16(truncatingIfNeeded: number),
+            payload: (0..<length).map { UInt8(truncatingIfNeeded: $0 ^ number) }
+        )
+    }
+
+    /// Brings both tunnels up.
+    mutating func bringUp() {
+        apply(client.start(now: now), fromClient: true)
+        apply(server.start(now: now), fromClient: false)
+        run(until: { $0.client.ppp.isNetworkUp && $0.server.ppp.isNetworkUp && $0.toServer.isEmpty && $0.toClient.isEmpty })
+    }
+}
+
+/// A GRE data packet with `callID`, `sequence` and the PPP frame `frame`, as an attacker sends it.
+func forgedGRE(callID: UInt16, sequence: UInt32, frame: [UInt8]) -> [UInt8] {
+    var buffer = ByteBuffer()
+    GREPacket(
+        header: GREHeader(
+            payloadLength: UInt16(frame.count),
+            callID: callID,
+            sequenceNumber: sequence,
+            acknowledgmentNumber: nil
+        ),
+        payload: ByteBuffer(bytes: frame)
+    ).write(to: &buffer)
+    return Array(buffer.readableBytesView)
+}
+
+/// A PPP frame (with Address/Control) carrying an MPPE packet with `count` and noise as ciphertext.
+func forgedMPPEFrame(count: UInt16, seed: UInt64, length: Int = 80) -> [UInt8] {
+    var random = SplitMix64(seed: seed)
+    let header = MPPEHeader(flushed: true, coherencyCount: count & 0x0FFF).rawValue
+    return [0xFF, 0x03, 0x00, 0xFD, UInt8(header >> 8), UInt8(header & 0xFF)]
+        + (0..<length).map { _ in UInt8(truncatingIfNeeded: random.next()) }
 }
 
 @Suite struct TunnelSessionTests {
@@ -147,7 +203,7 @@ struct TunnelPair {
         #expect(pair.server.ppp.isNetworkUp)
         var sent: [[UInt8]] = []
         for i in 0..<200 {
-            let payload = (0..<(64 + i)).map { UInt8(truncatingIfNeeded: $0 ^ i) }
+            let payload = TunnelPair.datagram(i, length: 44 + i)
             let accepted = pair.send(payload, fromClient: true)
             #expect(accepted)
             sent.append(payload)
@@ -168,7 +224,7 @@ struct TunnelPair {
         pair.reorderEvery = 3
         var sent: [[UInt8]] = []
         for i in 0..<100 {
-            let payload = [UInt8(i), 1, 2, 3]
+            let payload = TunnelPair.datagram(i, length: 4)
             _ = pair.send(payload, fromClient: true)
             sent.append(payload)
             if i % 16 == 15 { pair.run(until: { $0.toServer.isEmpty && $0.toClient.isEmpty }) }
@@ -187,7 +243,7 @@ struct TunnelPair {
         })
         var accepted = 0
         for _ in 0..<1000 {
-            if pair.send([1, 2, 3, 4], fromClient: true) { accepted += 1 }
+            if pair.send(TunnelPair.datagram(0, length: 4), fromClient: true) { accepted += 1 }
             // Deliver as we go; the server acknowledges alone when half its window is unacked.
             pair.run(until: { $0.toServer.isEmpty && $0.toClient.isEmpty })
         }
@@ -210,6 +266,124 @@ struct TunnelPair {
         let now = pair.now
         _ = junk.withUnsafeMutableBytes { raw in pair.server.receiveGRE(raw, now: now) }
         #expect(pair.server.counters.malformedGRE == 1)
+    }
+
+    // MARK: - Forged packets (issue 22 items 6 and 7)
+
+    /// After the attack, the real traffic of both directions still flows.
+    private func expectTrafficFlows(_ pair: inout TunnelPair, tag: Int) {
+        let before = (pair.deliveredToServer.count, pair.deliveredToClient.count)
+        var sentToServer: [[UInt8]] = []
+        var sentToClient: [[UInt8]] = []
+        for i in 0..<40 {
+            let up = TunnelPair.datagram(tag * 100 + i)
+            let down = TunnelPair.datagram(tag * 100 + i, fromClient: false)
+            if pair.send(up, fromClient: true) { sentToServer.append(up) }
+            if pair.send(down, fromClient: false) { sentToClient.append(down) }
+            pair.run(until: { $0.toServer.isEmpty && $0.toClient.isEmpty })
+        }
+        #expect(sentToServer.count == 40)
+        #expect(Array(pair.deliveredToServer.dropFirst(before.0)) == sentToServer)
+        #expect(Array(pair.deliveredToClient.dropFirst(before.1)) == sentToClient)
+    }
+
+    @Test(arguments: [0, 1, 2])
+    func forgedPacketsFarAheadInSequenceDoNotTakeOverTheSession(kind: Int) {
+        // A blind attacker with the client's source address and the session's Call ID sends a
+        // few dozen packets with sequence + 1 000 000: a plain IP frame (refused first, MPPE is
+        // required), MPPE noise with a stale coherency count, or with the count + 2000.
+        var pair = TunnelPair()
+        pair.bringUp()
+        expectTrafficFlows(&pair, tag: 1)
+        let base = (pair.server.sequencer.lastDelivered ?? 0) &+ 1_000_000
+        let count = pair.server.ppp.dataPath.decryptor?.coherencyCount ?? 0
+        let keyBefore = pair.server.ppp.dataPath.decryptor?.coherencyCount
+        for n in 0..<40 {
+            let frame: [UInt8]
+            switch kind {
+            case 0: frame = [0xFF, 0x03, 0x00, 0x21] + TunnelPair.datagram(n)
+            case 1: frame = forgedMPPEFrame(count: count, seed: UInt64(n))
+            default: frame = forgedMPPEFrame(count: count &+ 2000, seed: UInt64(n))
+            }
+            pair.deliver(forgedGRE(callID: 0x2222, sequence: base &+ UInt32(n), frame: frame), toServer: true)
+        }
+        #expect(pair.server.ppp.dataPath.decryptor?.coherencyCount == keyBefore)
+        #expect(pair.server.sequencer.lastDelivered.map { Int32(bitPattern: $0 &- base) < 0 } == true)
+        #expect(pair.server.counters.refusedFrames + pair.server.counters.unprovenPackets >= 40)
+        // Said once, counted always.
+        #expect(pair.serverAnomalies.count == 1)
+        expectTrafficFlows(&pair, tag: 2)
+        #expect(pair.server.ppp.isNetworkUp)
+    }
+
+    @Test(arguments: [true, false])
+    func forgedMPPEFrameWithAFarCoherencyCountDoesNotMoveTheKey(towardsServer: Bool) {
+        // Issue 22 item 7: one MPPE frame with the count + 2000, in sequence: the stateless
+        // decryptor used to step its key 2000 times, and every real frame was then "behind".
+        var pair = TunnelPair()
+        pair.bringUp()
+        expectTrafficFlows(&pair, tag: 1)
+        let target = towardsServer ? pair.server : pair.client
+        let next = (target.sequencer.lastDelivered ?? 0) &+ 1
+        let count = (target.ppp.dataPath.decryptor?.coherencyCount ?? 0) &+ 2000
+        let forged = forgedGRE(callID: target.call.callID, sequence: next, frame: forgedMPPEFrame(count: count, seed: 9))
+        pair.deliver(forged, toServer: towardsServer)
+        let after = towardsServer ? pair.server : pair.client
+        #expect(after.ppp.dataPath.counters.droppedImplausible == 1)
+        #expect(after.sequencer.lastDelivered == next &- 1)
+        #expect(after.counters.refusedFrames == 1)
+        let anomalies = towardsServer ? pair.serverAnomalies : pair.clientAnomalies
+        #expect(anomalies == [.refusedFrame(.mppe(.implausiblePlaintext(coherencyCount: count & 0x0FFF)))])
+        expectTrafficFlows(&pair, tag: 2)
+    }
+
+    @Test func realBurstLossBeyondTheReorderWindowStillRecovers() {
+        // Windows' window (16384): the sender does not stall on the 200 packets lost.
+        var pair = TunnelPair(peerWindow: 16384)
+        pair.bringUp()
+        expectTrafficFlows(&pair, tag: 1)
+        pair.dropToServer = true
+        for i in 0..<200 { _ = pair.send(TunnelPair.datagram(i), fromClient: true) }
+        pair.dropToServer = false
+        // The first packet after the loss is a jump of 201, authenticated by MPPE: taken at once.
+        let delivered = pair.deliveredToServer.count
+        let first = TunnelPair.datagram(1000)
+        let sent = pair.send(first, fromClient: true)
+        #expect(sent)
+        pair.run(until: { $0.toServer.isEmpty && $0.toClient.isEmpty })
+        #expect(pair.deliveredToServer.count == delivered + 1)
+        #expect(pair.deliveredToServer.last == first)
+        #expect(pair.server.sequencer.counters.lost == 200)
+        expectTrafficFlows(&pair, tag: 2)
+    }
+
+    @Test func withoutMPPEAForgedJumpNeedsTwoPacketsAndARealBurstLossCostsOne() {
+        let open = PPPPolicy(authentication: [.msCHAPv2], encryption: .init(required: false, strengths: []))
+        var pair = TunnelPair(policy: open, peerWindow: 16384)
+        pair.bringUp()
+        #expect(pair.server.ppp.dataPath.decryptor == nil)
+        expectTrafficFlows(&pair, tag: 1)
+        let last = pair.server.sequencer.lastDelivered ?? 0
+        // One forged plain frame far ahead moves nothing.
+        pair.deliver(
+            forgedGRE(callID: 0x2222, sequence: last &+ 500_000, frame: [0xFF, 0x03, 0x00, 0x21] + TunnelPair.datagram(1)),
+            toServer: true
+        )
+        #expect(pair.server.sequencer.lastDelivered == last)
+        #expect(pair.serverAnomalies == [.unprovenSequenceJump(distance: 500_000)])
+        expectTrafficFlows(&pair, tag: 2)
+        // A real burst loss: the first packet after it is held back, the second confirms the jump.
+        pair.dropToServer = true
+        for i in 0..<200 { _ = pair.send(TunnelPair.datagram(i), fromClient: true) }
+        pair.dropToServer = false
+        let delivered = pair.deliveredToServer.count
+        for i in 0..<2 {
+            _ = pair.send(TunnelPair.datagram(2000 + i), fromClient: true)
+            pair.run(until: { $0.toServer.isEmpty && $0.toClient.isEmpty })
+        }
+        #expect(pair.deliveredToServer.count == delivered + 1)
+        #expect(pair.deliveredToServer.last == TunnelPair.datagram(2001))
+        expectTrafficFlows(&pair, tag: 3)
     }
 
     private func apply(_ pair: inout TunnelPair) {
