@@ -121,10 +121,26 @@ final class ClientControlHandler: ChannelInboundHandler {
         }
     }
 
+    /// How long a hang-up waits for the server's Call-Disconnect-Notify before it stops the
+    /// control connection anyway.
+    static let disconnectWait = TimeAmount.seconds(2)
+
     private func hangUp() {
         let now = NIODeadline.now()
         if engine.calls[callID] != nil { perform(engine.clearCall(callID, now: now)) }
-        // pptp-linux closes right after Call-Clear-Request; we stop the control connection too.
+        if engine.calls[callID]?.state == .waitDisconnect, let context {
+            // RFC 2637 §3.2.4.2 / §2.12: Call-Clear-Request is answered by Call-Disconnect-Notify;
+            // its `.callCleared` stops the control connection. Sent at once, a Stop-Control-
+            // Connection-Request would share the Call-Clear-Request's TCP segment, and accel-ppp
+            // 1.14 reads only the first message of a segment until more bytes come: it would sit
+            // unanswered until our stop time-out (10 s).
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: Self.disconnectWait) {
+                let handler = bound.value
+                if handler.engine.isEstablished { handler.perform(handler.engine.stop(reason: .none, now: .now())) }
+            }
+            return
+        }
         perform(engine.stop(reason: .none, now: now))
     }
 

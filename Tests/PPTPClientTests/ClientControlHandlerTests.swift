@@ -113,4 +113,27 @@ import Testing
         }
         #expect(text.contains("Stop-Control-Connection-Request"))
     }
+
+    /// A user's hang-up: LCP goes down, then Call-Clear-Request alone; the control connection is
+    /// stopped once the server's Call-Disconnect-Notify clears the call (accel-ppp answers with
+    /// our own Call ID, and leaves a second message in the same segment unread).
+    @Test func hangUpWaitsForTheCallDisconnectNotifyBeforeStopping() throws {
+        let harness = try Harness()
+        try harness.connectCall()
+        let key = try #require(harness.key)
+        harness.handler.stop()
+        harness.handler.dataPlaneEvent(.ppp(.down(.localClose("User request"))))
+        guard case .callClearRequest(let clear)? = try harness.sent() else {
+            Issue.record("no Call-Clear-Request")
+            return
+        }
+        #expect(try harness.sent() == nil, "nothing else until the server answers")
+        // accel-ppp 1.14: the PNS's own Call ID in the Call-Disconnect-Notify.
+        try harness.receive(.callDisconnectNotify(.init(callID: clear.callID, resultCode: .request)))
+        guard case .stopControlConnectionRequest? = try harness.sent() else {
+            Issue.record("no Stop-Control-Connection-Request after the Call-Disconnect-Notify")
+            return
+        }
+        harness.handler.dataPlaneEvent(.removed(SessionStatistics(key: key.description)))
+    }
 }

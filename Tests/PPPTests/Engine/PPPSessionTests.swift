@@ -369,6 +369,87 @@ enum EncryptionCase: String, CaseIterable, CustomStringConvertible {
         #expect(pair.server.isNetworkUp)
     }
 
+    @Test func accelPPPNetworkPhaseOrderNeedsNoRestart() {
+        // accel-ppp 1.14's order after MS-CHAPv2 Success, from its log in the lab (serve-accel):
+        //   send [CCP ConfReq id=ea <mppe +H -M +S -L -D -C>]
+        //   send [IPCP ConfReq id=ba <addr 203.0.113.1>]
+        //   recv [CCP ConfReq id=1 <mppe +H -M +S -L -D -C>]   send [CCP ConfAck id=1]
+        //   recv [CCP ConfAck id=ea]
+        //   recv [IPCP ConfReq id=1 <addr 0.0.0.0> <dns1 0.0.0.0> <dns2 0.0.0.0>]  send [IPCP ConfRej id=1 <dns1> <dns2>]
+        //   recv [IPCP ConfAck id=ba]
+        //   recv [IPCP ConfReq id=2 <addr 0.0.0.0>]  send [IPCP ConfNak id=2 <addr 203.0.113.100>]
+        //   recv [IPCP ConfReq id=3 <addr 203.0.113.100>]  send [IPCP ConfAck id=3]
+        // Our server plays LCP and MS-CHAPv2; from Success on, the script plays accel-ppp.
+        var pair = SessionPair()
+        pair.start()
+        pair.run(until: { $0.client.phase == .network })
+        pair.toClient.removeAll()
+        let gateway = IPv4Address(203, 0, 113, 1)
+        let assigned = IPv4Address(203, 0, 113, 100)
+        var fromClient: [(PPPProtocolNumber, ControlPacket)] = []
+        func collect(_ pair: inout SessionPair) {
+            for bytes in pair.toServer {
+                if let frame = try? PPPFrame(parsing: ByteBuffer(bytes: bytes)),
+                    let packet = try? ControlPacket(parsing: frame.information)
+                {
+                    fromClient.append((frame.protocolNumber, packet))
+                }
+            }
+            pair.toServer.removeAll()
+        }
+        func send(_ pair: inout SessionPair, _ protocolNumber: PPPProtocolNumber, _ packet: ControlPacket) {
+            pair.apply(pair.client.receive(protocolNumber, information: packet.bytes, now: pair.now), fromClient: true)
+            collect(&pair)
+        }
+        collect(&pair)
+        let started = pair.now
+        let mppe = CCPOption.mppe([.stateless, .bits128])
+        send(&pair, .ccp, CCPMessage.configureRequest([mppe]).packet(identifier: 0xEA))
+        send(&pair, .ipcp, IPCPMessage.configureRequest([.ipAddress(gateway)]).packet(identifier: 0xBA))
+        // The client asked for CCP on entering the Network phase; it acknowledges accel-ppp's and
+        // keeps the IPCP request.
+        guard let ccpRequest = fromClient.first(where: { $0.0 == .ccp && $0.1.code == .configureRequest })?.1 else {
+            Issue.record("no CCP Configure-Request from the client: \(fromClient)")
+            return
+        }
+        #expect(fromClient.contains { $0.0 == .ccp && $0.1.code == .configureAck && $0.1.identifier == 0xEA })
+        #expect(!fromClient.contains { $0.0 == .ipcp })
+        send(&pair, .ccp, ControlPacket(code: .configureAck, identifier: ccpRequest.identifier, data: ccpRequest.data))
+        #expect(pair.client.dataPath.encryptor != nil)
+        // CCP is open: IPCP starts with the client's request and the held one is acknowledged.
+        let ipcp = fromClient.filter { $0.0 == .ipcp }
+        #expect(ipcp.map(\.1.code) == [.configureRequest, .configureAck])
+        #expect(ipcp.last?.1.identifier == 0xBA)
+        guard let firstRequest = ipcp.first?.1, let firstOptions = try? IPCPMessage(firstRequest),
+            case .configureRequest(let requested) = firstOptions
+        else {
+            Issue.record("no IPCP request")
+            return
+        }
+        let dns = requested.filter { if case .primaryDNS = $0 { return true } else { return false } }
+            + requested.filter { if case .secondaryDNS = $0 { return true } else { return false } }
+        send(&pair, .ipcp, IPCPMessage.configureReject(dns).packet(identifier: firstRequest.identifier))
+        send(&pair, .ipcp, IPCPMessage.configureAck([.ipAddress(gateway)]).packet(identifier: 0xBA))
+        guard let second = fromClient.last(where: { $0.0 == .ipcp && $0.1.code == .configureRequest })?.1 else {
+            Issue.record("no second IPCP request")
+            return
+        }
+        send(&pair, .ipcp, IPCPMessage.configureNak([.ipAddress(assigned)]).packet(identifier: second.identifier))
+        guard let third = fromClient.last(where: { $0.0 == .ipcp && $0.1.code == .configureRequest })?.1,
+            let thirdOptions = try? IPCPMessage(third)
+        else {
+            Issue.record("no third IPCP request")
+            return
+        }
+        #expect(thirdOptions == .configureRequest([.ipAddress(assigned)]))
+        send(&pair, .ipcp, ControlPacket(code: .configureAck, identifier: third.identifier, data: third.data))
+        #expect(pair.client.isNetworkUp)
+        #expect(pair.client.network?.localAddress == assigned)
+        #expect(pair.client.network?.peerAddress == gateway)
+        #expect(!fromClient.contains { $0.1.code == .terminateAck || $0.1.code == .terminateRequest })
+        #expect(pair.now == started, "no restart timer was needed")
+    }
+
     /// The IPCP packet in a serialized frame, if it is one.
     static func ipcpPacket(_ bytes: [UInt8]) -> ControlPacket? {
         guard let frame = try? PPPFrame(parsing: ByteBuffer(bytes: bytes)), frame.protocolNumber == .ipcp else {
