@@ -280,7 +280,12 @@ final class ClientControlHandler: ChannelInboundHandler {
             case .networkUp(let settings):
                 networkWasUp = true
                 greTimer?.cancel()
-                onEvent(.networkUp(settings, mtu: configuration.mtu))
+                // pppd: the MTU is at most the peer's MRU, less MPPE's 4 octets when it is up.
+                let mtu = min(configuration.mtu, settings.largestDatagram)
+                if mtu < configuration.mtu {
+                    logger.info("MTU \(mtu) (the server's MRU leaves room for no more than \(settings.largestDatagram))")
+                }
+                onEvent(.networkUp(settings, mtu: mtu))
             case .down(let reason):
                 pppDown = reason
                 if outcome == nil {

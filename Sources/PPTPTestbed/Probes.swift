@@ -172,6 +172,98 @@ public enum Probes {
         )
     }
 
+    /// Moves `bytes` pseudo-random octets to `address` and back as ICMP echo requests of `payload` octets, up to
+    /// `window` of them in flight, and hashes what was sent and what the echoes carried back, in sequence order
+    /// (SHA-256 both ways). For a peer where no TCP receiver of ours can run (a real server in the lab VM): the
+    /// peer's own IP stack is the far end. A request without an echo within a second is sent again, three times
+    /// at most.
+    public static func echoTransfer(
+        from namespace: NetworkNamespace,
+        to address: IPv4Address,
+        bytes: Int,
+        payload: Int = 1372,
+        window: Int = 32,
+        timeout: Double = 300
+    ) throws -> Transfer {
+        let count = (bytes + payload - 1) / payload
+        guard count <= Int(UInt16.max) else { throw TestbedError.socket("echoTransfer: too many packets", EINVAL) }
+        let seed = UInt64.random(in: 0...UInt64.max)
+        @Sendable func chunk(_ index: Int) -> [UInt8] {
+            var generator = SplitMix64(seed: seed &+ UInt64(index))
+            let size = index == count - 1 ? bytes - payload * (count - 1) : payload
+            return (0..<size).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+        }
+        let start = Date()
+        let echoed: [[UInt8]?] = try namespace.run {
+            let fd = socket(AF_INET, Int32(SOCK_RAW.rawValue), Int32(IPPROTO_ICMP))
+            guard fd >= 0 else { throw TestbedError.socket("socket(ICMP)", errno) }
+            defer { close(fd) }
+            let identifier = UInt16(truncatingIfNeeded: getpid() &+ 0x4000)
+            var echoed = [[UInt8]?](repeating: nil, count: count)
+            var sentAt: [Int: (time: Date, tries: Int)] = [:]
+            var next = 0
+            var done = 0
+            func send(_ index: Int) {
+                var packet: [UInt8] = [
+                    8, 0, 0, 0, UInt8(identifier >> 8), UInt8(identifier & 0xFF), UInt8(index >> 8), UInt8(index & 0xFF),
+                ]
+                packet += chunk(index)
+                let sum = checksum(packet)
+                packet[2] = UInt8(sum >> 8)
+                packet[3] = UInt8(sum & 0xFF)
+                _ = packet.withUnsafeBytes { bytes in
+                    withIPv4SocketAddress(address, port: 0) { sendto(fd, bytes.baseAddress, bytes.count, 0, $0, $1) }
+                }
+                sentAt[index] = (Date(), (sentAt[index]?.tries ?? 0) + 1)
+            }
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while done < count && Date().timeIntervalSince(start) < timeout {
+                while sentAt.count < window && next < count {
+                    send(next)
+                    next += 1
+                }
+                for (index, entry) in sentAt where Date().timeIntervalSince(entry.time) > 1 {
+                    if entry.tries >= 4 {
+                        sentAt[index] = nil
+                        done += 1
+                    } else {
+                        send(index)
+                    }
+                }
+                var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                guard poll(&poller, 1, 100) > 0 else { continue }
+                let length = recv(fd, &buffer, buffer.count, 0)
+                guard length > 28 else { continue }
+                let headerLength = Int(buffer[0] & 0x0F) * 4
+                guard length >= headerLength + 8, buffer[headerLength] == 0,
+                    UInt16(buffer[headerLength + 4]) << 8 | UInt16(buffer[headerLength + 5]) == identifier
+                else { continue }
+                let index = Int(UInt16(buffer[headerLength + 6]) << 8 | UInt16(buffer[headerLength + 7]))
+                guard index < count, echoed[index] == nil, sentAt.removeValue(forKey: index) != nil else { continue }
+                echoed[index] = Array(buffer[(headerLength + 8)..<length])
+                done += 1
+            }
+            return echoed
+        }
+        var sentHasher = SHA256()
+        var receivedHasher = SHA256()
+        var received = 0
+        for index in 0..<count {
+            sentHasher.update(data: chunk(index))
+            if let back = echoed[index] {
+                receivedHasher.update(data: back)
+                received += back.count
+            }
+        }
+        return Transfer(
+            bytesSent: bytes,
+            bytesReceived: received,
+            sentDigest: sentHasher.finalize().map { String(format: "%02x", $0) }.joined(),
+            receivedDigest: receivedHasher.finalize().map { String(format: "%02x", $0) }.joined(),
+            seconds: Date().timeIntervalSince(start)
+        )
+    }
+
     final class ReceiveState: @unchecked Sendable {
         // Written once by the receiver thread before it ends, read after join().
         private(set) var result: (Int, String) = (0, "")

@@ -51,13 +51,39 @@ enum Lab {
     static func stop() { run(["stop"]) }
 
     static var consoleServe: String { cache + "/serve/console.log" }
+    static var consoleAccel: String { cache + "/serve-accel/console.log" }
+    /// accel-ppp, built on the host by `lab.sh build-accel` (`.ci/run` does).
+    static var accelReason: String? {
+        FileManager.default.fileExists(atPath: cache + "/accel-ppp.tar")
+            ? nil : "no accel-ppp build in \(cache) (run lab.sh build-accel; .ci/run does)"
+    }
+    static var accelEnabled: Bool {
+        guard enabled else { return false }
+        if let accelReason { print("skipping accel-ppp interop test: \(accelReason)") }
+        return accelReason == nil
+    }
     static var consoleClient: String { cache + "/client/console.log" }
     static var namespace: NetworkNamespace? { NetworkNamespace.existing("pptplab") }
 }
 
+/// The real server the lab VM runs.
+enum LabServer {
+    /// pptpd with these pppd options.
+    case pptpd(options: String)
+    /// accel-ppp with lab.sh's configuration, or with this accel-ppp.conf.
+    case accel(configuration: String?)
+
+    var console: String {
+        switch self {
+        case .pptpd: return Lab.consoleServe
+        case .accel: return Lab.consoleAccel
+        }
+    }
+}
+
 @Suite(.serialized) struct LabInteropTests {
     /// Our client against the real pptpd; returns the client's log after it ends.
-    private func connect(
+    func connect(
         serverOptions: String,
         user: String = "labuser",
         password: String = "labpass",
@@ -65,13 +91,45 @@ enum Lab {
         expectUp: Bool = true,
         check: (NetworkNamespace, String) throws -> Void = { _, _ in }
     ) throws -> (Int32?, String) {
+        try connect(
+            to: .pptpd(options: serverOptions),
+            user: user,
+            password: password,
+            clientArguments: clientArguments,
+            expectUp: expectUp,
+            check: check
+        )
+    }
+
+    /// Our client against a real server in the lab VM; returns its exit status and log after it
+    /// ends (SIGTERM once `check` has run, when the tunnel is expected up).
+    func connect(
+        to server: LabServer,
+        user: String = "labuser",
+        password: String = "labpass",
+        clientArguments: [String] = [],
+        expectUp: Bool = true,
+        check: (NetworkNamespace, String) throws -> Void = { _, _ in }
+    ) throws -> (Int32?, String) {
         defer { Lab.stop() }
-        let (status, output) = Lab.run(["serve", "--background", "--opts", serverOptions])
-        try #require(status == 0, "lab serve: \(output)")
-        let namespace = try #require(Lab.namespace)
         let directory = NSTemporaryDirectory() + "pptp-lab-\(getpid())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
+        let arguments: [String]
+        switch server {
+        case .pptpd(let options):
+            arguments = ["serve", "--background", "--opts", options]
+        case .accel(let configuration):
+            var accel = ["serve-accel", "--background"]
+            if let configuration {
+                try configuration.write(toFile: directory + "/accel-ppp.conf", atomically: true, encoding: .utf8)
+                accel += ["--conf", directory + "/accel-ppp.conf"]
+            }
+            arguments = accel
+        }
+        let (status, output) = Lab.run(arguments)
+        try #require(status == 0, "lab \(arguments[0]): \(output)")
+        let namespace = try #require(Lab.namespace)
         try (password + "\n").write(toFile: directory + "/password", atomically: true, encoding: .utf8)
         let log = directory + "/connect.log"
         let process = try namespace.spawn(
@@ -85,7 +143,7 @@ enum Lab {
         var exit: Int32?
         if expectUp {
             let up = waitFor(log, "tunnel up:", timeout: 60)
-            #expect(up, "client log:\n\(read(log))\nVM console:\n\(read(Lab.consoleServe).suffix(3000))")
+            #expect(up, "client log:\n\(read(log))\nVM console:\n\(read(server.console).suffix(3000))")
             if up { try check(namespace, read(log)) }
             process.signal(SIGTERM)
         }
@@ -94,7 +152,7 @@ enum Lab {
         return (exit, read(log))
     }
 
-    private func waitFor(_ path: String, _ text: String, timeout: Double) -> Bool {
+    func waitFor(_ path: String, _ text: String, timeout: Double) -> Bool {
         let end = Date().addingTimeInterval(timeout)
         while Date() < end {
             if read(path).contains(text) { return true }
@@ -103,10 +161,10 @@ enum Lab {
         return false
     }
 
-    private func read(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+    func read(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
 
     /// 50 pings of 1400 random octets must come back intact (through MPPE both ways).
-    private func pingIntact(_ namespace: NetworkNamespace, _ address: IPv4Address) throws {
+    func pingIntact(_ namespace: NetworkNamespace, _ address: IPv4Address) throws {
         let answered = try Probes.ping(
             from: namespace,
             to: address,

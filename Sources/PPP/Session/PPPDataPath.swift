@@ -93,6 +93,14 @@ public struct PPPDataPath: Sendable {
     public var peerMRU = 1500
     public var encryptor: MPPEEncryptor?
     public var decryptor: MPPEDecryptor?
+    /// The largest network packet the peer's MRU takes. RFC 1661 §6.1: the MRU counts the Information
+    /// field only, not the Protocol field; MPPE puts its 2-octet header and the inner protocol field into
+    /// the Information field (RFC 3078 §3), pppd's MPPE_PAD of 4. A shell sets its TUN MTU to at most this:
+    /// a packet above it is dropped (accel-ppp asks for MRU 1400, and 1397–1400-octet packets vanished).
+    public var largestDatagram: Int {
+        encryptor == nil ? peerMRU : peerMRU - 2 - (sendPFC ? 1 : 2)
+    }
+
     /// When set, plain IP frames are dropped (MPPE was negotiated).
     public var encryptionActive: Bool { encryptor != nil || decryptor != nil }
     public var ipv4Open = false
@@ -114,9 +122,7 @@ public struct PPPDataPath: Sendable {
         }
         let isOpen = protocolNumber == .ipv6 ? ipv6Open : ipv4Open
         guard isOpen else { return .failure(.protocolNotOpen(protocolNumber)) }
-        // RFC 1661 §6.1: the MRU counts the Protocol and Information fields; MPPE adds 4 octets.
-        let overhead = (sendPFC ? 1 : 2) + (encryptor == nil ? 0 : 2 + (sendPFC ? 1 : 2))
-        guard payload.count + overhead <= peerMRU else { return .failure(.tooLarge(payload.count)) }
+        guard payload.count <= largestDatagram else { return .failure(.tooLarge(payload.count)) }
 
         var start = payload.lowerBound
         start = writeProtocol(protocolNumber, before: start, in: buffer)

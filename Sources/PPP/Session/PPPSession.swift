@@ -704,7 +704,12 @@ public struct PPPSession: Sendable {
                     peer = assigned
                     dns = servers
                 }
-                let settings = IPv4NetworkSettings(localAddress: local, peerAddress: peer, dnsServers: dns)
+                let settings = IPv4NetworkSettings(
+                    localAddress: local,
+                    peerAddress: peer,
+                    dnsServers: dns,
+                    largestDatagram: dataPath.largestDatagram
+                )
                 network = settings
                 dataPath.ipv4Open = true
                 handshakeDeadline = nil

@@ -174,11 +174,20 @@ public struct IPv4NetworkSettings: Hashable, Sendable {
     public var localAddress: IPv4Address
     public var peerAddress: IPv4Address
     public var dnsServers: [IPv4Address]
+    /// The largest IPv4 packet the peer takes (`PPPDataPath.largestDatagram` when IPCP opened): the
+    /// most a TUN MTU may be.
+    public var largestDatagram: Int
 
-    public init(localAddress: IPv4Address, peerAddress: IPv4Address, dnsServers: [IPv4Address]) {
+    public init(
+        localAddress: IPv4Address,
+        peerAddress: IPv4Address,
+        dnsServers: [IPv4Address],
+        largestDatagram: Int = 1500
+    ) {
         self.localAddress = localAddress
         self.peerAddress = peerAddress
         self.dnsServers = dnsServers
+        self.largestDatagram = largestDatagram
     }
 }
 

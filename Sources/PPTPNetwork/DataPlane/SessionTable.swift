@@ -92,6 +92,8 @@ public struct DataPlaneCounters: Hashable, Sendable, Codable {
     public var spoofedSource = 0
     /// Packets dropped on the way to the peer (window full, MRU exceeded).
     public var sendDropped = 0
+    /// ICMP Fragmentation-Needed sent back for packets larger than a session's peer takes.
+    public var fragmentationNeededSent = 0
     public init() {}
 }
 
@@ -361,9 +363,42 @@ public struct SessionTable: Sendable {
         }
         switch result {
         case .success(let range): sink.sendGRE(UnsafeRawBufferPointer(rebasing: buffer[range]), to: key.peer)
-        case .failure: counters.sendDropped &+= 1
+        case .failure(let reason):
+            counters.sendDropped &+= 1
+            if case .tooLarge = reason, protocolNumber == .ipv4 {
+                fragmentationNeeded(key, UnsafeRawBufferPointer(rebasing: buffer[payload]), sink: &sink)
+            }
         }
         reschedule(key)
+    }
+
+    /// A packet from the TUN device is larger than the session's peer takes (its MRU, less MPPE's
+    /// octets: `PPPDataPath.largestDatagram`). One TUN device carries every session, so its MTU cannot
+    /// fit each peer's MRU (Windows and accel-ppp ask for 1400): with Don't-Fragment set (every TCP
+    /// packet), the sender is told the size with an ICMP Fragmentation-Needed (RFC 792, RFC 1191 §4) from
+    /// our tunnel address, written back into the TUN, and path MTU discovery does the rest.
+    private mutating func fragmentationNeeded(
+        _ key: SessionKey,
+        _ packet: UnsafeRawBufferPointer,
+        sink: inout some DataPlaneSink
+    ) {
+        guard case .success(let header) = IPv4Packet.parse(packet),
+            packet[6] & 0x40 != 0,  // Don't Fragment
+            header.protocolNumber != 1 || packet.count <= header.headerLength || packet[header.headerLength] != 3,
+            let (local, largest) = withSlot(key, { slot in
+                slot.tunnel.ppp.network.map { ($0.localAddress, slot.tunnel.ppp.dataPath.largestDatagram) }
+            }) ?? nil,
+            largest >= 68
+        else { return }
+        let quoted = Array(packet.prefix(min(packet.count, header.headerLength + 8)))
+        var message: [UInt8] = [3, 4, 0, 0, 0, 0, UInt8(truncatingIfNeeded: largest >> 8), UInt8(truncatingIfNeeded: largest)]
+        message += quoted
+        let sum = message.withUnsafeBytes { IPv4Packet.checksum($0) }
+        message[2] = UInt8(truncatingIfNeeded: sum >> 8)
+        message[3] = UInt8(truncatingIfNeeded: sum)
+        let reply = IPv4Packet.build(source: local, destination: header.source, protocolNumber: 1, payload: message)
+        counters.fragmentationNeededSent &+= 1
+        reply.withUnsafeBytes { sink.writeTUN($0) }
     }
 
     // MARK: - Timers

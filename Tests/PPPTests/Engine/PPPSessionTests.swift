@@ -54,7 +54,10 @@ enum EncryptionCase: String, CaseIterable, CustomStringConvertible {
                 == IPv4NetworkSettings(
                     localAddress: SessionPair.clientAddress,
                     peerAddress: SessionPair.serverAddress,
-                    dnsServers: [SessionPair.dns]
+                    dnsServers: [SessionPair.dns],
+                    // RFC 1661 §6.1: the MRU (1500) is the Information field; MPPE takes 2 octets
+                    // of header and the inner protocol field from it.
+                    largestDatagram: encryption == .none ? 1500 : pair.client.dataPath.sendPFC ? 1497 : 1496
                 )
         )
         #expect(pair.server.userName == "alice")
@@ -367,6 +370,21 @@ enum EncryptionCase: String, CaseIterable, CustomStringConvertible {
         pair.runUntilUp()
         #expect(pair.client.isNetworkUp)
         #expect(pair.server.isNetworkUp)
+    }
+
+    @Test func datagramsUpToThePeersMRULessMPPEsOctetsPass() {
+        // accel-ppp asks for MRU 1400 and refuses PFC: 1396-octet packets fit (RFC 1661 §6.1
+        // counts the Information field only), 1397 do not.
+        var pair = SessionPair(configureServer: { $0.mru = 1400 })
+        pair.start()
+        pair.runUntilUp()
+        #expect(pair.client.dataPath.largestDatagram == (pair.client.dataPath.sendPFC ? 1397 : 1396))
+        let largest = pair.client.dataPath.largestDatagram
+        let fits = SessionPair.datagram(1, length: largest - 20)
+        #expect((try? pair.sendData(fits, fromClient: true).get()) == fits)
+        let tooLarge = SessionPair.datagram(2, length: largest - 19)
+        #expect(throws: PPPDropReason.tooLarge(largest + 1)) { try pair.sendData(tooLarge, fromClient: true).get() }
+        #expect(pair.client.network?.largestDatagram == largest)
     }
 
     @Test func accelPPPNetworkPhaseOrderNeedsNoRestart() {

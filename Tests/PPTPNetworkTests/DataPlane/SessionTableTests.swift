@@ -192,6 +192,33 @@ extension TablePair {
         for item in acknowledgments { #expect(item.acknowledged == item.received) }
     }
 
+    @Test func packetTooLargeForThePeerIsAnsweredWithFragmentationNeeded() throws {
+        // One TUN for all sessions: its MTU cannot fit every peer's MRU. A Don't-Fragment packet
+        // above what the session's peer takes comes back as ICMP 3/4 with that size (RFC 1191).
+        var pair = TablePair()
+        pair.run(until: pair.now + .seconds(5))
+        pair.serverSink.gre.removeAll()
+        pair.serverSink.tun.removeAll()
+        let sender = IPv4Address(198, 51, 100, 80)
+        let largest = 1500 - 2 - 1  // MRU 1500 less MPPE's header and the inner protocol (PFC agreed)
+        pair.tunPacket(TablePair.ipv4(from: sender, to: pair.assigned, payload: largest - 20), intoClient: false)
+        #expect(pair.serverSink.gre.count == 1, "a packet of exactly the size passes")
+        #expect(pair.serverSink.tun.isEmpty)
+        let big = TablePair.ipv4(from: sender, to: pair.assigned, payload: largest - 19)
+        pair.tunPacket(big, intoClient: false)
+        #expect(pair.serverSink.gre.count == 1)
+        let reply = try #require(pair.serverSink.tun.first)
+        let header = try reply.withUnsafeBytes { try IPv4Packet.parse($0).get() }
+        #expect(header.protocolNumber == 1)
+        #expect(header.source == IPv4Address(203, 0, 113, 1))
+        #expect(header.destination == sender)
+        #expect(Array(reply[20..<22]) == [3, 4])
+        #expect(Int(reply[26]) << 8 | Int(reply[27]) == largest)
+        #expect(Array(reply[28...]) == Array(big.prefix(28)))
+        #expect(reply.withUnsafeBytes { IPv4Packet.checksum(UnsafeRawBufferPointer(rebasing: $0[20...])) } == 0)
+        #expect(pair.server.counters.fragmentationNeededSent == 1)
+    }
+
     @Test func sessionsComeUpAndRouteByClientAddress() {
         var pair = TablePair()
         pair.run(until: pair.now + .seconds(5))
