@@ -26,6 +26,13 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
     /// echo deadline moves on by the round trip when the reply arrives, and without slack the timer
     /// set when the request went out would fire just before it, only to re-arm.
     static let timerSlack = TimeAmount.milliseconds(250)
+    /// Set while our replies cannot be written (the peer does not read them): the connection is
+    /// closed when this passes (the handshake time-out).
+    private var stallDeadline: NIODeadline?
+    /// The write-buffer water marks of a control connection: replies queue up to the high mark,
+    /// then `BackPressureHandler` stops reading the peer until the queue is back under the low one.
+    static let writeHighWater = 64 * 1024
+    static let writeLowWater = 16 * 1024
     private var peer = IPv4Address.unspecified
     private var logger: Logger
 
@@ -84,6 +91,16 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
         logger.debug("control connection closed")
         context.fireChannelInactive()
         self.context = nil
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            stallDeadline = nil
+        } else if stallDeadline == nil {
+            stallDeadline = .now() + server.configuration.limits.handshakeTimeout
+            rearm()
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -149,7 +166,7 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
     private func rearm() {
         guard context != nil else { return }
         let engineDeadline = engine.nextDeadline.map { $0 + Self.timerSlack }
-        guard let deadline = [engineDeadline, callDeadline].compactMap({ $0 }).min() else { return }
+        guard let deadline = [engineDeadline, callDeadline, stallDeadline].compactMap({ $0 }).min() else { return }
         if let scheduled = timerDeadline, scheduled <= deadline { return }
         timerDeadline = deadline
         timers.schedule(timerID, at: deadline)
@@ -161,6 +178,17 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
         timerDeadline = nil
         guard context != nil else { return }
         let now = NIODeadline.now()
+        if let stall = stallDeadline, now >= stall, let context, !context.channel.isWritable {
+            let queued = (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+            let seconds = server.configuration.limits.handshakeTimeout.nanoseconds / 1_000_000_000
+            logger.warning(
+                "closing control connection from \(peerDescription): it has not read our replies for \(seconds) s (\(queued) bytes queued)"
+            )
+            stallDeadline = nil
+            closing = true
+            context.close(promise: nil)
+            return
+        }
         if let noCall = callDeadline, now >= noCall {
             callDeadline = nil
             if !everHadCall, engine.isEstablished {

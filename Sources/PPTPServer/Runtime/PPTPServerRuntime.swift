@@ -81,6 +81,12 @@ public final class PPTPServerRuntime: Sendable {
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // A peer that sends requests and never reads the replies (an Echo-Request flood grew the
+            // server by 1.1 GB in 10 s) stops being read once this much waits: BackPressureHandler.
+            .childChannelOption(
+                .writeBufferWaterMark,
+                value: .init(low: ControlConnectionHandler.writeLowWater, high: ControlConnectionHandler.writeHighWater)
+            )
             .childChannelInitializer { channel in
                 let id = ObjectIdentifier(channel)
                 channels.withLockedValue { $0[id] = channel }
@@ -88,7 +94,8 @@ public final class PPTPServerRuntime: Sendable {
                 return channel.eventLoop.makeCompletedFuture {
                     let loopTimers =
                         timers[ObjectIdentifier(channel.eventLoop)] ?? ControlTimers(eventLoop: channel.eventLoop)
-                    try channel.pipeline.syncOperations.addHandler(
+                    try channel.pipeline.syncOperations.addHandlers(
+                        BackPressureHandler(),
                         ControlConnectionHandler(server: server, timers: loopTimers)
                     )
                 }
