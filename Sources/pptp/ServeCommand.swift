@@ -83,6 +83,15 @@ struct ServeCommand: AsyncParsableCommand {
                 "the open-file limit is \(files): fewer sessions than max_sessions (\(configuration.limits.maximumSessions)) can run"
             )
         }
+        // Keep descriptors for real work: every session holds one, and the TUN, sockets, logs and the
+        // status socket need a few hundred more; connections that have not authenticated get the rest.
+        let room = max(16, files - configuration.limits.maximumSessions - ServerLimits.descriptorReserve)
+        if configuration.limits.maximumUnauthenticatedConnections > room {
+            logger.warning(
+                "max_unauthenticated_connections lowered from \(configuration.limits.maximumUnauthenticatedConnections) to \(room): the open-file limit is \(files)"
+            )
+            configuration.limits.maximumUnauthenticatedConnections = room
+        }
         let server = PPTPServerRuntime(configuration: configuration, secrets: users, logger: logger)
         let signals = try SignalWatcher.signals()
         do {

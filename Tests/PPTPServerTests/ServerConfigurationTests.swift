@@ -121,33 +121,23 @@ import Testing
 @Suite struct AdmissionControlTests {
     let t0 = NIODeadline.uptimeNanoseconds(1_000_000_000)
 
+    /// Admits a call from `peer` and authenticates it: one session.
+    func session(_ admission: inout AdmissionControl, _ peer: String) -> AdmissionRefusal? {
+        if let refusal = admission.admitCall(peer: peer, now: t0) { return refusal }
+        return admission.authenticate(peer: peer)
+    }
+
     @Test func limitsSessionsInTotalAndPerPeer() {
         var admission = AdmissionControl(limits: ServerLimits(maximumSessions: 3, maximumSessionsPerPeer: 2))
-        do {
-            let result = admission.admit(peer: "192.0.2.2", now: t0)
-            #expect(result == nil)
-        }
-        do {
-            let result = admission.admit(peer: "192.0.2.2", now: t0)
-            #expect(result == nil)
-        }
-        do {
-            let result = admission.admit(peer: "192.0.2.2", now: t0)
-            #expect(result == .peerFull(peer: "192.0.2.2", limit: 2))
-        }
-        do {
-            let result = admission.admit(peer: "192.0.2.3", now: t0)
-            #expect(result == nil)
-        }
-        do {
-            let result = admission.admit(peer: "192.0.2.4", now: t0)
-            #expect(result == .serverFull(limit: 3))
-        }
-        admission.release(peer: "192.0.2.2")
-        do {
-            let result = admission.admit(peer: "192.0.2.4", now: t0)
-            #expect(result == nil)
-        }
+        #expect(session(&admission, "192.0.2.2") == nil)
+        #expect(session(&admission, "192.0.2.2") == nil)
+        #expect(session(&admission, "192.0.2.2") == .peerFull(peer: "192.0.2.2", limit: 2))
+        #expect(session(&admission, "192.0.2.3") == nil)
+        #expect(session(&admission, "192.0.2.4") == .serverFull(limit: 3))
+        admission.releaseCall(peer: "192.0.2.2", authenticated: true)
+        #expect(session(&admission, "192.0.2.4") == nil)
+        #expect(admission.total == 3)
+        #expect(admission.unauthenticatedCalls == 0)
     }
 
     @Test func rateLimitsAuthenticationFailuresPerMinute() {
@@ -155,12 +145,92 @@ import Testing
         admission.recordFailure(peer: "192.0.2.9", now: t0)
         admission.recordFailure(peer: "192.0.2.9", now: t0 + .seconds(10))
         #expect(
-            admission.admit(peer: "192.0.2.9", now: t0 + .seconds(20))
+            admission.admitCall(peer: "192.0.2.9", now: t0 + .seconds(20))
                 == .tooManyFailures(peer: "192.0.2.9", failures: 2)
         )
-        #expect(admission.admit(peer: "192.0.2.8", now: t0 + .seconds(20)) == nil)
+        #expect(admission.admitCall(peer: "192.0.2.8", now: t0 + .seconds(20)) == nil)
         // A minute after the first failure, one remains: admitted again.
-        #expect(admission.admit(peer: "192.0.2.9", now: t0 + .seconds(61)) == nil)
+        #expect(admission.admitCall(peer: "192.0.2.9", now: t0 + .seconds(61)) == nil)
+    }
+
+    @Test func unauthenticatedCallsDoNotFillTheSessions() {
+        // Issue 22 item 10: 64 OCRQs from each of 17 addresses filled max_sessions = 1000.
+        var admission = AdmissionControl(limits: ServerLimits())
+        var refused = 0
+        for peer in 0..<17 {
+            for _ in 0..<64 where admission.admitCall(peer: "198.51.100.\(peer)", now: t0) != nil { refused += 1 }
+        }
+        #expect(admission.unauthenticatedCalls == 17 * 16)
+        #expect(refused == 17 * (64 - 16))
+        // A real user from elsewhere still gets a call and a session.
+        #expect(session(&admission, "192.0.2.77") == nil)
+        #expect(admission.total == 1)
+        #expect(
+            admission.admitCall(peer: "198.51.100.0", now: t0)
+                == .peerHasTooManyUnauthenticatedCalls(peer: "198.51.100.0", limit: 16)
+        )
+        var many = AdmissionControl(limits: ServerLimits(maximumUnauthenticatedCalls: 20))
+        for peer in 0..<5 { for _ in 0..<4 { _ = many.admitCall(peer: "198.51.100.\(peer)", now: t0) } }
+        #expect(many.admitCall(peer: "192.0.2.77", now: t0) == .tooManyUnauthenticatedCalls(limit: 20))
+        many.releaseCall(peer: "198.51.100.0", authenticated: false)
+        #expect(many.admitCall(peer: "192.0.2.77", now: t0) == nil)
+    }
+
+    @Test func unauthenticatedConnectionsAreLimitedPerPeerAndInTotal() {
+        var admission = AdmissionControl(
+            limits: ServerLimits(maximumUnauthenticatedConnections: 5, maximumUnauthenticatedPerPeer: 3)
+        )
+        for _ in 0..<3 { #expect(admission.admitConnection(peer: "198.51.100.9", now: t0) == nil) }
+        #expect(
+            admission.admitConnection(peer: "198.51.100.9", now: t0)
+                == .peerHasTooManyUnauthenticatedConnections(peer: "198.51.100.9", limit: 3)
+        )
+        #expect(admission.admitConnection(peer: "192.0.2.1", now: t0) == nil)
+        #expect(admission.admitConnection(peer: "192.0.2.2", now: t0) == nil)
+        #expect(admission.admitConnection(peer: "192.0.2.3", now: t0) == .tooManyUnauthenticatedConnections(limit: 5))
+        // A connection that authenticates (or closes) makes room.
+        admission.releaseConnection(peer: "198.51.100.9")
+        #expect(admission.admitConnection(peer: "192.0.2.3", now: t0) == nil)
+        #expect(admission.unauthenticatedConnections == 5)
+    }
+
+    @Test func guessesAgainstOneUserFromManyAddressesBackOffButNotTheUsersOwnAddress() {
+        // Issue 22 item 11: 6 wrong passwords from each of 10 addresses were 50 guesses in 6 s.
+        let limits = ServerLimits(authenticationFailuresPerUser: 10, userBackoff: .minutes(1))
+        var admission = AdmissionControl(limits: limits)
+        admission.recordSuccess(user: "alice", peer: "192.0.2.50", now: t0)
+        var checked = 0
+        var started: AdmissionRefusal?
+        for round in 0..<6 {
+            for peer in 0..<10 {
+                let now = t0 + .seconds(Int64(round))
+                guard admission.userRefusal(user: "alice", peer: "198.51.100.\(peer)", now: now) == nil else { continue }
+                checked += 1
+                started = admission.recordFailure(peer: "198.51.100.\(peer)", user: "alice", now: now) ?? started
+            }
+        }
+        #expect(checked == 10, "ten guesses, then the back-off")
+        #expect(started == .userBackedOff(user: "alice", seconds: 60))
+        // The real user, from where she logs in, is not locked out; a typo there does not count.
+        #expect(admission.userRefusal(user: "alice", peer: "192.0.2.50", now: t0 + .seconds(10)) == nil)
+        #expect(admission.recordFailure(peer: "192.0.2.50", user: "alice", now: t0 + .seconds(10)) == nil)
+        // Other users are not affected; the back-off ends, and the next round doubles it.
+        #expect(admission.userRefusal(user: "bob", peer: "198.51.100.1", now: t0 + .seconds(10)) == nil)
+        #expect(admission.userRefusal(user: "alice", peer: "198.51.100.1", now: t0 + .seconds(66)) == nil)
+        var next: AdmissionRefusal?
+        for i in 0..<10 {
+            next = admission.recordFailure(peer: "203.0.113.\(i)", user: "alice", now: t0 + .seconds(70)) ?? next
+        }
+        #expect(next == .userBackedOff(user: "alice", seconds: 120))
+    }
+
+    @Test func refusalsAreLoggedOnceAMinutePerKey() {
+        var admission = AdmissionControl(limits: ServerLimits())
+        let first = admission.shouldLog("connection 198.51.100.9", now: t0)
+        let again = admission.shouldLog("connection 198.51.100.9", now: t0 + .seconds(59))
+        let other = admission.shouldLog("connection 198.51.100.8", now: t0 + .seconds(59))
+        let later = admission.shouldLog("connection 198.51.100.9", now: t0 + .seconds(60))
+        #expect([first, again, other, later] == [true, false, true, true])
     }
 }
 

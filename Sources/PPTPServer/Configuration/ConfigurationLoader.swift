@@ -41,6 +41,12 @@ public struct ConfigurationError: Error, Equatable, Sendable, CustomStringConver
 /// max_sessions_per_peer = 64
 /// auth_failures_per_minute = 5
 /// handshake_timeout = 30
+/// max_unauthenticated_connections = 1000
+/// max_unauthenticated_per_peer = 16
+/// max_unauthenticated_calls = 512
+/// authentication_timeout = 15
+/// auth_failures_per_user = 10
+/// user_backoff = 60
 /// [keepalive]
 /// lcp_echo_interval = 30          # 0 disables
 /// lcp_echo_failures = 4
@@ -197,7 +203,11 @@ public struct ConfigurationLoader {
         if let limits = try table(root, "limits") {
             try only(
                 limits,
-                ["max_sessions", "max_sessions_per_peer", "auth_failures_per_minute", "handshake_timeout"],
+                [
+                    "max_sessions", "max_sessions_per_peer", "auth_failures_per_minute", "handshake_timeout",
+                    "max_unauthenticated_connections", "max_unauthenticated_per_peer", "max_unauthenticated_calls",
+                    "authentication_timeout", "auth_failures_per_user", "user_backoff",
+                ],
                 in: "limits"
             )
             if let v = try int(limits, "max_sessions", in: "limits", range: 1...1_000_000) {
@@ -211,6 +221,24 @@ public struct ConfigurationLoader {
             }
             if let v = try int(limits, "handshake_timeout", in: "limits", range: 1...3600) {
                 config.limits.handshakeTimeout = .seconds(Int64(v))
+            }
+            if let v = try int(limits, "max_unauthenticated_connections", in: "limits", range: 1...1_000_000) {
+                config.limits.maximumUnauthenticatedConnections = v
+            }
+            if let v = try int(limits, "max_unauthenticated_per_peer", in: "limits", range: 1...1_000_000) {
+                config.limits.maximumUnauthenticatedPerPeer = v
+            }
+            if let v = try int(limits, "max_unauthenticated_calls", in: "limits", range: 1...1_000_000) {
+                config.limits.maximumUnauthenticatedCalls = v
+            }
+            if let v = try int(limits, "authentication_timeout", in: "limits", range: 1...3600) {
+                config.limits.authenticationTimeout = .seconds(Int64(v))
+            }
+            if let v = try int(limits, "auth_failures_per_user", in: "limits", range: 1...10_000) {
+                config.limits.authenticationFailuresPerUser = v
+            }
+            if let v = try int(limits, "user_backoff", in: "limits", range: 1...86_400) {
+                config.limits.userBackoff = .seconds(Int64(v))
             }
         }
         if let keepalive = try table(root, "keepalive") {

@@ -38,7 +38,12 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
 
     private struct Call {
         var key: SessionKey
-        var admitted: Bool
+        /// Authenticated: counted as a session, no longer as a call waiting to authenticate.
+        var authenticated = false
+        /// The session runs in the data plane (the call connected).
+        var started = false
+        /// Set once the call was closed for not authenticating in time.
+        var authenticationExpired = false
         var connectedAt: NIODeadline
         var user: String?
         var method: AuthenticationMethod?
@@ -51,6 +56,8 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
     private var calls: [UInt16: Call] = [:]
     private var closing = false
     private var everHadCall = false
+    /// This connection is counted among those without an authenticated session.
+    private var countedUnauthenticated = false
 
     init(server: ServerContext, timers: ControlTimers) {
         self.server = server
@@ -67,23 +74,48 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
     // MARK: - Channel events
 
     func channelActive(context: ChannelHandlerContext) {
-        self.context = context
-        timerID = timers.register(self)
         if case .v4(let address) = context.remoteAddress, let ip = IPv4Address(address.host) {
             peer = ip
         }
         logger[metadataKey: "peer"] = "\(peerDescription)"
+        // Connections without an authenticated session are limited in total and per peer
+        // (issue 22 item 9); a refused one is closed before it costs a timer or an engine.
+        let now = NIODeadline.now()
+        let peerName = peerDescription
+        let (refusal, log) = server.state.admission { admission -> (AdmissionRefusal?, Bool) in
+            guard let refusal = admission.admitConnection(peer: peerName, now: now) else { return (nil, false) }
+            return (refusal, admission.shouldLog("connection \(peerName)", now: now))
+        }
+        if let refusal {
+            if log { logger.warning("refusing control connections from \(peerName): \(refusal) (said once a minute)") }
+            context.close(promise: nil)
+            return
+        }
+        countedUnauthenticated = true
+        self.context = context
+        timerID = timers.register(self)
         logger.debug("control connection accepted")
-        perform(engine.accepted(now: .now()))
+        perform(engine.accepted(now: now))
         context.fireChannelActive()
     }
 
+    /// The connection no longer counts as unauthenticated (a session authenticated, or it closed).
+    private func releaseUnauthenticatedConnection() {
+        guard countedUnauthenticated else { return }
+        countedUnauthenticated = false
+        let peerName = peerDescription
+        server.state.admission { $0.releaseConnection(peer: peerName) }
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard self.context != nil else { return }  // refused, closing
         let bytes = unwrapInboundIn(data)
         perform(engine.receive(bytes: bytes, now: .now()))
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        releaseUnauthenticatedConnection()
+        guard self.context != nil else { return context.fireChannelInactive() }  // refused at once
         // Our pending timer entry is skipped when it comes up.
         timers.unregister(timerID)
         timerDeadline = nil
@@ -166,7 +198,9 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
     private func rearm() {
         guard context != nil else { return }
         let engineDeadline = engine.nextDeadline.map { $0 + Self.timerSlack }
-        guard let deadline = [engineDeadline, callDeadline, stallDeadline].compactMap({ $0 }).min() else { return }
+        guard
+            let deadline = [engineDeadline, callDeadline, stallDeadline, authenticationDeadline].compactMap({ $0 }).min()
+        else { return }
         if let scheduled = timerDeadline, scheduled <= deadline { return }
         timerDeadline = deadline
         timers.schedule(timerID, at: deadline)
@@ -189,6 +223,7 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
             context.close(promise: nil)
             return
         }
+        if let due = authenticationDeadline, now >= due { expireUnauthenticatedCalls(now: now) }
         if let noCall = callDeadline, now >= noCall {
             callDeadline = nil
             if !everHadCall, engine.isEstablished {
@@ -205,24 +240,53 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
         }
     }
 
+    /// When the oldest call that has not authenticated runs out of time (issue 22 item 10: calls
+    /// waiting to authenticate have a deadline of their own, shorter than the handshake's).
+    private var authenticationDeadline: NIODeadline? {
+        let timeout = server.configuration.limits.authenticationTimeout
+        return calls.values.lazy.filter { !$0.authenticated && !$0.authenticationExpired && $0.down == nil }
+            .map { $0.connectedAt + timeout }.min()
+    }
+
+    private func expireUnauthenticatedCalls(now: NIODeadline) {
+        let timeout = server.configuration.limits.authenticationTimeout
+        for (id, call) in calls where !call.authenticated && !call.authenticationExpired && call.down == nil {
+            guard now >= call.connectedAt + timeout else { continue }
+            calls[id]?.authenticationExpired = true
+            logger.info(
+                "closing call \(id) from \(peerDescription): not authenticated within \(timeout.nanoseconds / 1_000_000_000) s"
+            )
+            if call.started {
+                server.dataPlane?.submit(.close(call.key, reason: "Authentication timed out"))
+            } else {
+                perform(engine.clearCall(id, result: .adminShutdown, now: now))
+            }
+        }
+    }
+
     private func answer(_ offer: CallOffer) {
         let now = NIODeadline.now()
         guard case .outgoing(let request) = offer else {
             perform(engine.answerCall(peerCallID: offer.peerCallID, with: nil, now: now))
             return
         }
-        if let refusal = server.state.admit(peer: peerDescription, now: now) {
-            logger.warning("refused call from \(peerDescription): \(refusal)")
+        let peerName = peerDescription
+        let (refusal, log) = server.state.admission { admission -> (AdmissionRefusal?, Bool) in
+            guard let refusal = admission.admitCall(peer: peerName, now: now) else { return (nil, false) }
+            return (refusal, admission.shouldLog("call \(peerName)", now: now))
+        }
+        if let refusal {
+            if log { logger.warning("refused calls from \(peerName): \(refusal) (said once a minute)") }
             perform(engine.answerCall(peerCallID: request.callID, with: nil, now: now))
             return
         }
         guard let callID = server.state.allocateCallID(peer: peer) else {
-            server.state.releaseAdmission(peer: peerDescription)
+            server.state.admission { $0.releaseCall(peer: peerName, authenticated: false) }
             logger.warning("refused call from \(peerDescription): no Call ID free")
             perform(engine.answerCall(peerCallID: request.callID, with: nil, now: now))
             return
         }
-        calls[callID] = Call(key: SessionKey(peer: peer, callID: callID), admitted: true, connectedAt: now)
+        calls[callID] = Call(key: SessionKey(peer: peer, callID: callID), connectedAt: now)
         everHadCall = true
         perform(engine.answerCall(peerCallID: request.callID, with: callID, now: now))
     }
@@ -230,6 +294,7 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
     private func connected(_ info: CallInformation) {
         guard let context, let call = calls[info.callID], let dataPlane = server.dataPlane else { return }
         let key = call.key
+        calls[info.callID]?.started = true
         server.router.register(key, NIOLoopBound(self, eventLoop: context.eventLoop))
         server.state.register(
             SessionRecord(
@@ -267,16 +332,7 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
         let now = NIODeadline.now()
         switch event {
         case .verify(let request):
-            let (verdict, addresses, note) = server.verify(request, key: key)
-            switch verdict {
-            case .accept:
-                logger.debug("user \"\(request.userName)\" authenticated with \(request.method)")
-            case .reject(let code, _):
-                server.state.recordAuthenticationFailure(peer: peerDescription, now: now)
-                logger.warning(
-                    "authentication failed for user \"\(request.userName)\" from \(peerDescription) (\(request.method)): \(note), E=\(code.rawValue)"
-                )
-            }
+            let (verdict, addresses) = decide(request, key: key, call: &call, now: now)
             server.dataPlane?.submit(.verdict(key, verdict, addresses: addresses))
         case .ppp(let pppEvent):
             switch pppEvent {
@@ -312,7 +368,7 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
         case .removed(let statistics):
             calls[key.callID] = nil
             server.router.unregister(key)
-            let record = server.state.release(key, peer: peerDescription, admitted: call.admitted)
+            let record = server.state.release(key, peer: peerDescription, authenticated: call.authenticated)
             let duration = Double((now - call.connectedAt).nanoseconds) / 1e9
             let reason = call.down?.description ?? statistics.downReason ?? "call cleared"
             if call.networkUp {
@@ -332,6 +388,50 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
             return
         }
         calls[key.callID] = call
+    }
+
+    /// The verdict on a login: the user's back-off first (no password is checked for a user that
+    /// is backed off, from an address it has not logged in from), then the secrets, then room for
+    /// one more session. Failures are counted per address and per user (issue 22 item 11).
+    private func decide(
+        _ request: AuthenticationRequest,
+        key: SessionKey,
+        call: inout Call,
+        now: NIODeadline
+    ) -> (AuthenticationVerdict, IPCPNegotiator.Role?) {
+        let peerName = peerDescription
+        let user = request.userName
+        let (backedOff, logBackoff) = server.state.admission { admission -> (AdmissionRefusal?, Bool) in
+            guard let refusal = admission.userRefusal(user: user, peer: peerName, now: now) else { return (nil, false) }
+            return (refusal, admission.shouldLog("user \(user)", now: now))
+        }
+        if let backedOff {
+            if logBackoff { logger.warning("refused login from \(peerName): \(backedOff) (said once a minute)") }
+            server.state.admission { $0.recordFailure(peer: peerName, now: now) }
+            return (.reject(.authenticationFailure, message: "Access denied"), nil)
+        }
+        let (verdict, addresses, note) = server.verify(request, key: key)
+        switch verdict {
+        case .accept:
+            if let full = server.state.admission({ $0.authenticate(peer: peerName) }) {
+                logger.warning("refused user \"\(user)\" from \(peerName) after authentication: \(full)")
+                return (.reject(.authenticationFailure, message: "Server full"), nil)
+            }
+            server.state.admission { $0.recordSuccess(user: user, peer: peerName, now: now) }
+            call.authenticated = true
+            releaseUnauthenticatedConnection()
+            logger.debug("user \"\(user)\" authenticated with \(request.method)")
+        case .reject(let code, _):
+            let (backoff, log) = server.state.admission { admission -> (AdmissionRefusal?, Bool) in
+                let backoff = admission.recordFailure(peer: peerName, user: user, now: now)
+                return (backoff, backoff != nil && admission.shouldLog("user \(user)", now: now))
+            }
+            logger.warning(
+                "authentication failed for user \"\(user)\" from \(peerName) (\(request.method)): \(note), E=\(code.rawValue)"
+            )
+            if let backoff, log { logger.warning("\(backoff)") }
+        }
+        return (verdict, addresses)
     }
 
     /// PPP is over: clear the call (Call-Disconnect-Notify) and let the data plane drop it.

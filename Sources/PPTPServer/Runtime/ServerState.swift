@@ -47,8 +47,9 @@ final class ServerState: Sendable {
         )
     }
 
-    func admit(peer: String, now: NIODeadline) -> AdmissionRefusal? {
-        state.withLockedValue { $0.admission.admit(peer: peer, now: now) }
+    /// Admission of connections, calls and logins (see `AdmissionControl`), under the lock.
+    func admission<T>(_ body: (inout AdmissionControl) -> T) -> T {
+        state.withLockedValue { body(&$0.admission) }
     }
 
     func allocateCallID(peer: IPv4Address) -> UInt16? {
@@ -115,26 +116,18 @@ final class ServerState: Sendable {
         }
     }
 
-    func recordAuthenticationFailure(peer: String, now: NIODeadline) {
-        state.withLockedValue { $0.admission.recordFailure(peer: peer, now: now) }
-    }
-
     /// Releases everything a session held.
-    func release(_ key: SessionKey, peer: String, admitted: Bool) -> SessionRecord? {
+    func release(_ key: SessionKey, peer: String, authenticated: Bool) -> SessionRecord? {
         state.withLockedValue { state in
             state.callIDs[key.peer]?.free(key.callID)
             if let address = state.addresses.removeValue(forKey: key) { state.pool.release(address) }
-            if admitted { state.admission.release(peer: peer) }
+            state.admission.releaseCall(peer: peer, authenticated: authenticated)
             return state.sessions.removeValue(forKey: key)
         }
     }
 
     func freeCallID(_ id: UInt16, peer: IPv4Address) {
         state.withLockedValue { $0.callIDs[peer]?.free(id) }
-    }
-
-    func releaseAdmission(peer: String) {
-        state.withLockedValue { $0.admission.release(peer: peer) }
     }
 
     var sessions: [SessionRecord] { state.withLockedValue { Array($0.sessions.values) } }
