@@ -1,5 +1,6 @@
 #ifdef __linux__
 #define _GNU_SOURCE
+#include <netinet/in.h>
 #include <sched.h>
 #include <stddef.h>
 #include <string.h>
@@ -15,6 +16,19 @@ _Static_assert(offsetof(cpptp_mmsghdr, msg_len) == offsetof(struct mmsghdr, msg_
 
 int cpptp_recvmmsg(int fd, cpptp_mmsghdr *vec, unsigned int vlen, int flags, struct timespec *timeout) {
     return recvmmsg(fd, (struct mmsghdr *)vec, vlen, flags, timeout);
+}
+
+size_t cpptp_pktinfo_space(void) { return CMSG_SPACE(sizeof(struct in_pktinfo)); }
+
+size_t cpptp_fill_pktinfo(void *control, uint32_t source) {
+    memset(control, 0, CMSG_SPACE(sizeof(struct in_pktinfo)));
+    struct cmsghdr *header = (struct cmsghdr *)control;
+    header->cmsg_level = IPPROTO_IP;
+    header->cmsg_type = IP_PKTINFO;
+    header->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+    struct in_pktinfo *info = (struct in_pktinfo *)CMSG_DATA(header);
+    info->ipi_spec_dst.s_addr = source;
+    return CMSG_SPACE(sizeof(struct in_pktinfo));
 }
 
 int cpptp_sendmmsg(int fd, cpptp_mmsghdr *vec, unsigned int vlen, int flags) {

@@ -227,7 +227,10 @@ final class ClientControlHandler: ChannelInboundHandler {
 
     private func callConnected(_ info: CallInformation) {
         call = info
-        let key = SessionKey(peer: serverAddress, callID: info.callID)
+        // GRE leaves from the control connection's local address, and is matched by that pair.
+        var local = IPv4Address.unspecified
+        if case .v4(let address)? = context?.localAddress, let ip = IPv4Address(address.host) { local = ip }
+        let key = SessionKey(peer: serverAddress, local: local, callID: info.callID)
         self.key = key
         onEvent(.callConnected(info))
         let ppp = PPPSessionConfiguration(

@@ -89,12 +89,13 @@ public final class Testbed: @unchecked Sendable {
         echoInterval: Int = 30,
         echoFailures: Int = 4,
         extraTunnel: String = "",
-        extra: String = ""
+        extra: String = "",
+        listen: String? = nil
     ) throws -> String {
         let secrets = users.map { "\"\($0.user)\" * \"\($0.secret)\" *" }.joined(separator: "\n") + "\n"
         try secrets.write(toFile: directory + "/chap-secrets", atomically: true, encoding: .utf8)
         let config = """
-            listen = "\(serverAddress)"
+            listen = "\(listen ?? serverAddress.description)"
             name = "pptpd"
             [tunnel]
             local = "\(tunnelAddress)"
@@ -149,13 +150,14 @@ public final class Testbed: @unchecked Sendable {
         _ index: Int = 0,
         user: String,
         password: String,
+        server: IPv4Address? = nil,
         arguments: [String] = []
     ) throws -> ChildProcess {
         let passwordFile = directory + "/password-\(index)"
         try (password + "\n").write(toFile: passwordFile, atomically: true, encoding: .utf8)
         let process = try clientNamespaces[index].spawn(
             [
-                executable, "connect", serverAddress.description, "--user", user, "--password-file", passwordFile,
+                executable, "connect", (server ?? serverAddress).description, "--user", user, "--password-file", passwordFile,
                 "--log-level", "debug",
             ] + arguments,
             output: .file(clientLog(index))

@@ -223,4 +223,23 @@ import Testing
         again.signal(SIGTERM)
         _ = EndToEnd.waitForExit(again, timeout: 20)
     }
+
+    /// Item 8: a server that a client reaches at 192.0.2.1 through its 203.0.113.1 interface sent
+    /// GRE from 203.0.113.1, and the client said "no GRE from the server" (806). GRE now leaves
+    /// from the control connection's local address, and calls are matched by that address pair.
+    @Test func multiHomedServerAnswersGREFromTheAddressTheClientReached() throws {
+        guard EndToEnd.enabled else { return }
+        let bed = try Self.testbed()
+        defer { bed.tearDown() }
+        let service = IPv4Address(192, 0, 2, 1)
+        try bed.serverNamespace.ip(["addr", "add", "\(service)/32", "dev", "lo"])
+        try bed.clientNamespaces[0].ip(["route", "add", "\(service)/32", "via", "\(bed.serverAddress)"])
+        try bed.writeServerConfiguration(users: [(user: "alice", secret: "Alice-Secret-1")], listen: "0.0.0.0")
+        try bed.startServer()
+        try bed.startClient(user: "alice", password: "Alice-Secret-1", server: service)
+        #expect(bed.waitForTunnel(), "client:\n\(bed.log(bed.clientLog(0)))")
+        let answered = try Probes.ping(from: bed.clientNamespaces[0], to: bed.tunnelAddress, count: 3)
+        #expect(answered.count == 3)
+        #expect(bed.log(bed.serverLog).contains("session start"))
+    }
 }

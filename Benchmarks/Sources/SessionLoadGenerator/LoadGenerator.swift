@@ -48,10 +48,10 @@ struct LoadSink: DataPlaneSink {
         self.dirty = Array(repeating: false, count: batches.count)
     }
 
-    mutating func sendGRE(_ packet: UnsafeRawBufferPointer, to peer: IPv4Address) {
+    mutating func sendGRE(_ packet: UnsafeRawBufferPointer, to peer: IPv4Address, from local: IPv4Address) {
         let batch = batches[current]
         if batch.count == batch.capacity { flush(current) }
-        batch.append(packet, peer: peer)
+        batch.append(packet, peer: peer, local: local)
         dirty[current] = true
     }
 

@@ -35,6 +35,12 @@ typedef struct {
 int cpptp_recvmmsg(int fd, cpptp_mmsghdr *vec, unsigned int vlen, int flags, struct timespec *timeout);
 /// sendmmsg(2). Returns -1 and sets errno on error.
 int cpptp_sendmmsg(int fd, cpptp_mmsghdr *vec, unsigned int vlen, int flags);
+/// Octets of control data that `cpptp_fill_pktinfo` needs (CMSG_SPACE of a struct in_pktinfo).
+size_t cpptp_pktinfo_space(void);
+/// Writes an IP_PKTINFO control message into `control` (at least `cpptp_pktinfo_space()` octets)
+/// whose ipi_spec_dst is `source` (network order): sendmsg(2) then sends from that address (ip(7)).
+/// Returns the control length to put in msg_controllen.
+size_t cpptp_fill_pktinfo(void *control, uint32_t source);
 /// setns(2) on the calling thread.
 int cpptp_setns(int fd, int nstype);
 /// The CLONE_NEWNET flag of setns(2)/unshare(2).

@@ -193,7 +193,7 @@ public final class DataPlane: Sendable {
                     let count = (try? socket.receive(into: receiveBatch)) ?? 0
                     for slot in 0..<count {
                         let meta = receiveBatch[slot]
-                        table.receiveGRE(from: meta.peer, receiveBatch.packet(slot), now: woke, sink: &sink)
+                        table.receiveGRE(from: meta.peer, to: meta.local, receiveBatch.packet(slot), now: woke, sink: &sink)
                     }
                 default:
                     _ = try? wake.drain()
@@ -239,9 +239,9 @@ struct BatchSink: DataPlaneSink {
         self.batch = batch
     }
 
-    mutating func sendGRE(_ packet: UnsafeRawBufferPointer, to peer: IPv4Address) {
+    mutating func sendGRE(_ packet: UnsafeRawBufferPointer, to peer: IPv4Address, from local: IPv4Address) {
         if batch.count == batch.capacity { flush() }
-        batch.append(packet, peer: peer)
+        batch.append(packet, peer: peer, local: local)
     }
 
     mutating func writeTUN(_ packet: UnsafeRawBufferPointer) {

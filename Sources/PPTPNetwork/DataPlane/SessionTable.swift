@@ -2,19 +2,24 @@ import NIOCore
 import PPP
 import PPTP
 
-/// Identifies a tunnel session on the shared raw GRE socket: the peer's address and our Call ID
-/// (DESIGN.md "Data path": demultiplexed by (peer address, our Call ID), so Call IDs may repeat
-/// across peers and one process can hold more sessions than there are Call IDs).
+/// Identifies a tunnel session on the shared raw GRE socket: the peer's address, ours, and our
+/// Call ID (DESIGN.md "Data path": demultiplexed by (peer address, our Call ID), so Call IDs may
+/// repeat across peers and one process can hold more sessions than there are Call IDs; and calls
+/// are matched by the address pair of their control connection, whose local address GRE leaves
+/// from, so a multi-homed host answers from the address the peer reached).
 public struct SessionKey: Hashable, Sendable, CustomStringConvertible {
     public var peer: IPv4Address
+    /// Our address on the control connection; unspecified: any (the route picks the source).
+    public var local: IPv4Address
     public var callID: UInt16
 
-    public init(peer: IPv4Address, callID: UInt16) {
+    public init(peer: IPv4Address, local: IPv4Address = .unspecified, callID: UInt16) {
         self.peer = peer
+        self.local = local
         self.callID = callID
     }
 
-    public var description: String { "\(peer)#\(callID)" }
+    public var description: String { local == .unspecified ? "\(peer)#\(callID)" : "\(peer)#\(callID)@\(local)" }
 }
 
 /// What the data plane reports to the control plane.
@@ -72,8 +77,8 @@ public struct SessionStatistics: Hashable, Sendable, Codable {
 /// Where the session table sends its output: the data-plane thread batches these into system
 /// calls; tests collect them.
 public protocol DataPlaneSink {
-    /// Send a GRE packet (the IP payload for protocol 47) to `peer`.
-    mutating func sendGRE(_ packet: UnsafeRawBufferPointer, to peer: IPv4Address)
+    /// Send a GRE packet (the IP payload for protocol 47) to `peer`, from `local` unless unspecified.
+    mutating func sendGRE(_ packet: UnsafeRawBufferPointer, to peer: IPv4Address, from local: IPv4Address)
     /// Write a network packet to the TUN device.
     mutating func writeTUN(_ packet: UnsafeRawBufferPointer)
     /// Report an event about a session to the control plane.
@@ -237,6 +242,7 @@ public struct SessionTable: Sendable {
     /// modify (decryption is in place).
     public mutating func receiveGRE(
         from peer: IPv4Address,
+        to local: IPv4Address = .unspecified,
         _ buffer: UnsafeMutableRawBufferPointer,
         now: NIODeadline,
         sink: inout some DataPlaneSink
@@ -247,7 +253,7 @@ public struct SessionTable: Sendable {
             return
         }
         let callID = UInt16(buffer[6]) << 8 | UInt16(buffer[7])
-        let key = SessionKey(peer: peer, callID: callID)
+        let key = SessionKey(peer: peer, local: local, callID: callID)
         // One lookup for the packet, the client address and the acknowledgment; the acknowledgment
         // is written straight into the send batch below, with no allocation (TunnelSession.receiveGRE).
         let found = withSlot(key) { slot in
@@ -278,7 +284,7 @@ public struct SessionTable: Sendable {
         if let acknowledgment {
             withUnsafeTemporaryAllocation(byteCount: GREHeader.maximumLength, alignment: 4) { bytes in
                 let length = acknowledgment.write(to: bytes)
-                sink.sendGRE(UnsafeRawBufferPointer(rebasing: bytes[..<length]), to: key.peer)
+                sink.sendGRE(UnsafeRawBufferPointer(rebasing: bytes[..<length]), to: key.peer, from: key.local)
             }
         }
         reschedule(key)
@@ -296,7 +302,7 @@ public struct SessionTable: Sendable {
         early.removeAll { $0.key == key }
         for item in mine {
             var bytes = item.packet
-            bytes.withUnsafeMutableBytes { receiveGRE(from: key.peer, $0, now: now, sink: &sink) }
+            bytes.withUnsafeMutableBytes { receiveGRE(from: key.peer, to: key.local, $0, now: now, sink: &sink) }
             // Not unknown after all.
             counters.greUnknownSession &-= 1
         }
@@ -362,7 +368,7 @@ public struct SessionTable: Sendable {
             return
         }
         switch result {
-        case .success(let range): sink.sendGRE(UnsafeRawBufferPointer(rebasing: buffer[range]), to: key.peer)
+        case .success(let range): sink.sendGRE(UnsafeRawBufferPointer(rebasing: buffer[range]), to: key.peer, from: key.local)
         case .failure(let reason):
             counters.sendDropped &+= 1
             if case .tooLarge = reason, protocolNumber == .ipv4 {
@@ -447,7 +453,7 @@ public struct SessionTable: Sendable {
         for action in actions {
             switch action {
             case .sendGRE(let packet):
-                packet.withUnsafeReadableBytes { sink.sendGRE($0, to: key.peer) }
+                packet.withUnsafeReadableBytes { sink.sendGRE($0, to: key.peer, from: key.local) }
             case .deliver(let protocolNumber, let bytes):
                 if protocolNumber == .ipv4, mode == .server, let address = withSlot(key, { $0.clientAddress }) ?? nil {
                     var copy = bytes

@@ -10,8 +10,9 @@ public struct PacketMetadata: Hashable, Sendable {
     public var length: Int
     /// On receipt: the source address of the IP header. To send: the destination.
     public var peer: IPv4Address
-    /// On receipt from a raw socket: the destination address of the IP header (ours). Unused
-    /// when sending (the socket's bound address or the route picks the source).
+    /// On receipt from a raw socket: the destination address of the IP header (ours). To send:
+    /// the source address (IP_PKTINFO), so that a multi-homed host answers from the address the
+    /// peer reached; unspecified lets the route choose.
     public var local: IPv4Address
 
     public init(offset: Int, length: Int, peer: IPv4Address = .unspecified, local: IPv4Address = .unspecified) {
@@ -50,6 +51,9 @@ public final class PacketBatch {
     let messages: UnsafeMutablePointer<cpptp_mmsghdr>
     let vectors: UnsafeMutablePointer<iovec>
     let names: UnsafeMutablePointer<sockaddr_in>
+    /// One IP_PKTINFO control message per slot, for sending from a chosen address.
+    let controls: UnsafeMutableRawPointer
+    let controlSize: Int
 
     /// Allocates `capacity` buffers of `bufferSize` octets (64-octet aligned) with reads landing
     /// at `headroom`.
@@ -65,6 +69,8 @@ public final class PacketBatch {
         messages = .allocate(capacity: capacity)
         vectors = .allocate(capacity: capacity)
         names = .allocate(capacity: capacity)
+        controlSize = cpptp_pktinfo_space()
+        controls = .allocate(byteCount: capacity * controlSize, alignment: 8)
         for slot in 0..<capacity {
             // One allocation per slot: buffers move between batches (`swapBuffer`), and each
             // batch frees the buffers that its slots hold when it goes.
@@ -87,6 +93,7 @@ public final class PacketBatch {
         messages.deallocate()
         vectors.deallocate()
         names.deallocate()
+        controls.deallocate()
         metadata.deinitialize(count: capacity)
         metadata.deallocate()
         for slot in 0..<capacity { buffers[slot].deallocate() }
@@ -127,12 +134,17 @@ public final class PacketBatch {
     /// Copies `bytes` into the next free slot at `offset` (the headroom by default) and makes it
     /// part of the batch. Returns false when the batch is full or the bytes do not fit.
     @discardableResult
-    public func append(_ bytes: UnsafeRawBufferPointer, peer: IPv4Address, offset: Int? = nil) -> Bool {
+    public func append(
+        _ bytes: UnsafeRawBufferPointer,
+        peer: IPv4Address,
+        local: IPv4Address = .unspecified,
+        offset: Int? = nil
+    ) -> Bool {
         let start = offset ?? headroom
         guard count < capacity, start >= 0, bytes.count <= bufferSize - start else { return false }
         let slot = count
         if let base = bytes.baseAddress { (buffers[slot] + start).copyMemory(from: base, byteCount: bytes.count) }
-        metadata[slot] = PacketMetadata(offset: start, length: bytes.count, peer: peer)
+        metadata[slot] = PacketMetadata(offset: start, length: bytes.count, peer: peer, local: local)
         count += 1
         return true
     }

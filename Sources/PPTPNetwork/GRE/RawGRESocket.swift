@@ -156,6 +156,7 @@ public final class RawGRESocket: Sendable {
             batch.vectors[slot].iov_len = room
             // The rest of the header is fixed per slot (PacketBatch.init); the kernel rewrites these.
             batch.messages[slot].msg_hdr.msg_namelen = socklen_t(MemoryLayout<sockaddr_in>.size)
+            batch.messages[slot].msg_hdr.msg_control = nil
             batch.messages[slot].msg_hdr.msg_controllen = 0
             batch.messages[slot].msg_hdr.msg_flags = 0
             batch.messages[slot].msg_len = 0
@@ -234,6 +235,15 @@ public final class RawGRESocket: Sendable {
             // The rest of the header is fixed per slot (PacketBatch.init); a receive into this
             // batch may have changed the address length.
             batch.messages[slot].msg_hdr.msg_namelen = socklen_t(MemoryLayout<sockaddr_in>.size)
+            if meta.local == .unspecified {
+                batch.messages[slot].msg_hdr.msg_control = nil
+                batch.messages[slot].msg_hdr.msg_controllen = 0
+            } else {
+                // DESIGN.md "Data path": GRE leaves from the control connection's local address.
+                let control = batch.controls + slot * batch.controlSize
+                batch.messages[slot].msg_hdr.msg_control = control
+                batch.messages[slot].msg_hdr.msg_controllen = cpptp_fill_pktinfo(control, meta.local.rawValue.bigEndian)
+            }
         }
         var next = start
         var sent = 0
@@ -266,18 +276,34 @@ public final class RawGRESocket: Sendable {
         return SendResult(sent: sent, failed: failed, next: next)
     }
 
-    /// Sends one GRE packet to `peer` (sendto(2)), for the odd packet outside a batch (an
-    /// acknowledgement). Returns false when the send buffer is full. Errors are thrown and
-    /// counted.
+    /// Sends one GRE packet to `peer` (sendmsg(2)), from `local` unless unspecified, for the odd
+    /// packet outside a batch (an acknowledgement). Returns false when the send buffer is full.
+    /// Errors are thrown and counted.
     @discardableResult
-    public func send(_ packet: UnsafeRawBufferPointer, to peer: IPv4Address) throws(NetworkError) -> Bool {
+    public func send(
+        _ packet: UnsafeRawBufferPointer,
+        to peer: IPv4Address,
+        from local: IPv4Address = .unspecified
+    ) throws(NetworkError) -> Bool {
         var address = sockaddr_in(peer.rawValue)
         let fd = fileDescriptor
         do throws(NetworkError) {
             let result = try nonBlockingSystemCall(.sendto) {
-                withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        sendto(fd, packet.baseAddress, packet.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                withUnsafeMutablePointer(to: &address) { name in
+                    withUnsafeTemporaryAllocation(byteCount: cpptp_pktinfo_space(), alignment: 8) { control in
+                        var vector = iovec(iov_base: UnsafeMutableRawPointer(mutating: packet.baseAddress), iov_len: packet.count)
+                        return withUnsafeMutablePointer(to: &vector) { vector in
+                            var message = msghdr()
+                            message.msg_name = UnsafeMutableRawPointer(name)
+                            message.msg_namelen = socklen_t(MemoryLayout<sockaddr_in>.size)
+                            message.msg_iov = vector
+                            message.msg_iovlen = 1
+                            if local != .unspecified, let base = control.baseAddress {
+                                message.msg_control = base
+                                message.msg_controllen = cpptp_fill_pktinfo(base, local.rawValue.bigEndian)
+                            }
+                            return sendmsg(fd, &message, 0)
+                        }
                     }
                 }
             }

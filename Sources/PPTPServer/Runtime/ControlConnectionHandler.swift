@@ -34,6 +34,8 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
     static let writeHighWater = 64 * 1024
     static let writeLowWater = 16 * 1024
     private var peer = IPv4Address.unspecified
+    /// Our address on this connection: GRE for its calls leaves from it and must arrive at it.
+    private var local = IPv4Address.unspecified
     private var logger: Logger
 
     private struct Call {
@@ -76,6 +78,9 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
     func channelActive(context: ChannelHandlerContext) {
         if case .v4(let address) = context.remoteAddress, let ip = IPv4Address(address.host) {
             peer = ip
+        }
+        if case .v4(let address) = context.localAddress, let ip = IPv4Address(address.host) {
+            local = ip
         }
         logger[metadataKey: "peer"] = "\(peerDescription)"
         // Connections without an authenticated session are limited in total and per peer
@@ -286,7 +291,7 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
             perform(engine.answerCall(peerCallID: request.callID, with: nil, now: now))
             return
         }
-        calls[callID] = Call(key: SessionKey(peer: peer, callID: callID), connectedAt: now)
+        calls[callID] = Call(key: SessionKey(peer: peer, local: local, callID: callID), connectedAt: now)
         everHadCall = true
         perform(engine.answerCall(peerCallID: request.callID, with: callID, now: now))
     }

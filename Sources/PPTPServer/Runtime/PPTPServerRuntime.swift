@@ -123,8 +123,8 @@ public final class PPTPServerRuntime: Sendable {
     public func shutdown(grace: TimeAmount = .seconds(2)) async {
         guard let resources = self.resources.withLockedValue({ $0 }) else { return }
         try? await resources.listener.close()
-        for session in context.state.sessions {
-            if let key = Self.key(session) { resources.dataPlane.submit(.close(key, reason: "Server shutting down")) }
+        for key in context.state.sessionKeys {
+            resources.dataPlane.submit(.close(key, reason: "Server shutting down"))
         }
         // Let the Terminate-Requests and Call-Disconnect-Notifies go out.
         let deadline = NIODeadline.now() + grace
@@ -139,11 +139,6 @@ public final class PPTPServerRuntime: Sendable {
         self.resources.withLockedValue { $0 = nil }
         try? await group.shutdownGracefully()
         context.logger.info("server stopped")
-    }
-
-    static func key(_ record: SessionRecord) -> SessionKey? {
-        guard let peer = IPv4Address(record.peer) else { return nil }
-        return SessionKey(peer: peer, callID: record.callID)
     }
 
     /// The live sessions with their counters, for `pptp status`.

@@ -131,6 +131,7 @@ final class ServerState: Sendable {
     }
 
     var sessions: [SessionRecord] { state.withLockedValue { Array($0.sessions.values) } }
+    var sessionKeys: [SessionKey] { state.withLockedValue { Array($0.sessions.keys) } }
     var sessionCount: Int { state.withLockedValue { $0.sessions.count } }
     var addressesInUse: Int { state.withLockedValue { $0.pool.allocatedCount } }
     var callIDsInUse: Int { state.withLockedValue { $0.callIDs.values.reduce(0) { $0 + $1.count } } }

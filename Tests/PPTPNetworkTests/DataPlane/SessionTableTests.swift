@@ -8,10 +8,14 @@ import Testing
 /// Collects what a session table emits.
 struct CollectingSink: DataPlaneSink {
     var gre: [(packet: [UInt8], peer: IPv4Address)] = []
+    var sources: [IPv4Address] = []
     var tun: [[UInt8]] = []
     var events: [(SessionKey, DataPlaneEvent)] = []
 
-    mutating func sendGRE(_ packet: UnsafeRawBufferPointer, to peer: IPv4Address) { gre.append((Array(packet), peer)) }
+    mutating func sendGRE(_ packet: UnsafeRawBufferPointer, to peer: IPv4Address, from local: IPv4Address) {
+        gre.append((Array(packet), peer))
+        sources.append(local)
+    }
     mutating func writeTUN(_ packet: UnsafeRawBufferPointer) { tun.append(Array(packet)) }
     mutating func report(_ event: DataPlaneEvent, for key: SessionKey) { events.append((key, event)) }
 }
