@@ -1,5 +1,6 @@
 import NIOCore
 import PPP
+import PPTPNetwork
 
 /// What `pptp connect` was asked to do.
 public struct ClientConfiguration: Sendable {
@@ -19,6 +20,8 @@ public struct ClientConfiguration: Sendable {
     public var reconnectMaximumDelay: TimeAmount = .seconds(60)
     /// The MTU of our TUN device (lowered to the peer's MRU − 4 with MPPE).
     public var mtu: Int = 1400
+    /// Where the run keeps the record of what it installed (see `RunState`).
+    public var stateDirectory: String = RunState.defaultDirectory
     public var tunName: String = "pptp%d"
     public var echoInterval: TimeAmount? = .seconds(30)
     public var echoFailures = 4

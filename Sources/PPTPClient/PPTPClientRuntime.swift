@@ -107,7 +107,20 @@ public final class PPTPClientRuntime: Sendable {
         }
         let changes: NetworkChanges
         do {
-            changes = NetworkChanges(netlink: try Netlink())
+            let netlink = try Netlink()
+            // What a run killed before it could undo its changes left here (the host route to its
+            // server, a rewritten resolv.conf) goes first, said in the log.
+            for line in RunState.recoverDeadRuns(in: configuration.stateDirectory, netlink: netlink) {
+                logger.warning("\(line)")
+            }
+            let state: RunState?
+            do {
+                state = try RunState(directory: configuration.stateDirectory)
+            } catch {
+                logger.warning("cannot keep a state file in \(configuration.stateDirectory): \(error)")
+                state = nil
+            }
+            changes = NetworkChanges(netlink: netlink, state: state)
         } catch {
             tun.close()
             socket.close()

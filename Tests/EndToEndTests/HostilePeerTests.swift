@@ -242,4 +242,35 @@ import Testing
         #expect(answered.count == 3)
         #expect(bed.log(bed.serverLog).contains("session start"))
     }
+
+    /// Item 12: kill -9 of `pptp connect --route default` left the host route to the server
+    /// (proto 157), and the next run did not remove it. The run's state file lets the next run
+    /// undo it, and say so.
+    @Test func killedClientsLeftoversAreUndoneByTheNextRun() throws {
+        guard EndToEnd.enabled else { return }
+        let bed = try Self.testbed()
+        defer { bed.tearDown() }
+        try bed.writeServerConfiguration(users: [(user: "alice", secret: "Alice-Secret-1")])
+        try bed.startServer()
+        let namespace = bed.clientNamespaces[0].name
+        func ourRoutes() -> String {
+            EndToEnd.shell(["ip", "-n", namespace, "route", "show", "proto", "157"]).1
+        }
+        let first = try bed.startClient(user: "alice", password: "Alice-Secret-1", arguments: ["--route", "default"])
+        #expect(bed.waitForTunnel(), "client:\n\(bed.log(bed.clientLog(0)))")
+        first.signal(SIGKILL)
+        _ = EndToEnd.waitForExit(first, timeout: 10)
+        #expect(ourRoutes().contains("\(bed.serverAddress)"), "the host route stayed: \(ourRoutes())")
+        try? FileManager.default.removeItem(atPath: bed.clientLog(0))
+        let second = try bed.startClient(user: "alice", password: "Alice-Secret-1", arguments: ["--route", "default"])
+        #expect(bed.waitForTunnel(), "client:\n\(bed.log(bed.clientLog(0)))")
+        #expect(
+            bed.log(bed.clientLog(0)).contains("run \(first.pid) left route \(bed.serverAddress)/32"),
+            "client:\n\(bed.log(bed.clientLog(0)))"
+        )
+        second.signal(SIGTERM)
+        #expect(EndToEnd.waitForExit(second, timeout: 20) == 0)
+        #expect(ourRoutes().trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "left: \(ourRoutes())")
+        #expect(!FileManager.default.fileExists(atPath: RunState.defaultDirectory + "/connect-\(second.pid).state"))
+    }
 }

@@ -1,7 +1,8 @@
+import Foundation
 import Glibc
 import PPP
 import PPTP
-import PPTPNetwork
+@testable import PPTPNetwork
 import SystemPackage
 import Testing
 
@@ -323,11 +324,17 @@ struct NamespaceTests {
         }
     }
 
-    /// A killed client leaves its host route to the server (marked with our protocol number);
-    /// `removeLeftovers` finds and deletes it, and leaves other routes alone.
+    /// A killed client leaves its host route to the server (issue 22 item 12); the next run finds
+    /// it in the dead run's state file and deletes it, and leaves other routes alone: those of
+    /// other programs, and those a live run recorded.
     @Test func leftoversOfAKilledRunAreRemoved() throws {
         let pair = try NamespacePair()
         defer { #expect(throws: Never.self) { try pair.close() } }
+        let directory = NSTemporaryDirectory() + "pptp-state-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // A process that has ended: its PID is free.
+        let dead = try Command.spawn(["true"])
+        _ = try dead.wait()
         try pair.left.run {
             let netlink = try Netlink()
             defer { netlink.close() }
@@ -337,18 +344,35 @@ struct NamespaceTests {
                 routingProtocol: 4
             )
             try netlink.addRoute(theirs)
-            let changes = NetworkChanges(netlink: netlink)
-            let serverRoute = try #require(try changes.addServerRoute(IPv4Address(203, 0, 113, 200)))
+            let killed = NetworkChanges(netlink: netlink, state: try RunState(directory: directory, pid: dead.pid))
+            let serverRoute = try #require(try killed.addServerRoute(IPv4Address(203, 0, 113, 200)))
             #expect(serverRoute.gateway == NamespacePair.rightAddress)
-            // No undo(): the process "died".
-            #expect(
-                try NetworkChanges.removeLeftovers(netlink: netlink, resolvConf: nil).map(\.destination) == [
-                    IPv4Prefix(host: IPv4Address(203, 0, 113, 200))
-                ]
-            )
+            // A live run (this process) with a route of its own.
+            let live = NetworkChanges(netlink: netlink, state: try RunState(directory: directory))
+            try live.addRoute(Route(destination: IPv4Prefix("198.51.100.64/26")!, gateway: NamespacePair.rightAddress))
+            // No undo() for the first: the process "died".
+            let report = RunState.recoverDeadRuns(in: directory, netlink: netlink)
+            #expect(report == ["run \(dead.pid) left route 203.0.113.200/32 via \(NamespacePair.rightAddress) dev #\(serverRoute.interfaceIndex ?? 0): removed"])
+            let ours = try netlink.routes().filter { $0.routingProtocol == Route.pptpProtocol }.map(\.destination)
+            #expect(ours == [IPv4Prefix("198.51.100.64/26")!])
             #expect(try netlink.routes().contains { $0.destination == theirs.destination })
-            #expect(try NetworkChanges.removeLeftovers(netlink: netlink, resolvConf: nil).isEmpty)
+            #expect(RunState.recoverDeadRuns(in: directory, netlink: netlink).isEmpty)
+            #expect(live.undo().isEmpty)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
         }
+    }
+
+    /// The state file says, line by line, what a run installed, and reads back the same.
+    @Test func stateLinesRoundTrip() throws {
+        let changes: [NetworkChanges.Change] = [
+            .route(Route(destination: IPv4Prefix("192.0.2.1/32")!, gateway: IPv4Address(203, 0, 113, 1), interfaceIndex: 3)),
+            .route(Route(destination: IPv4Prefix("0.0.0.0/1")!, interfaceIndex: 9, preferredSource: IPv4Address(198, 51, 100, 10))),
+            .address(InterfaceAddress(interfaceIndex: 9, local: IPv4Address(198, 51, 100, 10), peer: IPv4Address(198, 51, 100, 1))),
+            .resolvedLink("pptp0"),
+        ]
+        for change in changes { #expect(RunState.parse(RunState.line(change)) == change, "\(RunState.line(change))") }
+        #expect(RunState.parse("resolvconf /etc/resolv.conf") == nil)
+        #expect(RunState.parse("route nonsense") == nil)
     }
 }
 

@@ -53,9 +53,18 @@ public final class NetworkChanges: Sendable {
     /// The rtnetlink socket used (it determines the namespace acted on).
     public let netlink: Netlink
     private let log = Mutex<[Change]>([])
+    /// Where the log is kept on disk, for a run that dies without undoing (see `RunState`).
+    public let state: RunState?
 
-    public init(netlink: Netlink) {
+    public init(netlink: Netlink, state: RunState? = nil) {
         self.netlink = netlink
+        self.state = state
+    }
+
+    /// Records `change` (under the lock) and keeps the state file in step.
+    private func append(_ change: Change, to log: inout [Change]) {
+        log.append(change)
+        state?.write(log)
     }
 
     /// What is installed now, oldest first.
@@ -65,7 +74,7 @@ public final class NetworkChanges: Sendable {
     public func addAddress(_ address: InterfaceAddress) throws(NetworkError) {
         try log.withLock { log throws(NetworkError) in
             try netlink.addAddress(address)
-            log.append(.address(address))
+            append(.address(address), to: &log)
         }
     }
 
@@ -74,7 +83,7 @@ public final class NetworkChanges: Sendable {
     public func addRoute(_ route: Route) throws(NetworkError) {
         try log.withLock { log throws(NetworkError) in
             try netlink.addRoute(route)
-            log.append(.route(route))
+            append(.route(route), to: &log)
         }
     }
 
@@ -142,22 +151,25 @@ public final class NetworkChanges: Sendable {
             switch backend {
             case .resolved:
                 // Recorded first: `revert` is harmless if `dns` did not apply.
-                log.append(.resolvedLink(interfaceName))
+                append(.resolvedLink(interfaceName), to: &log)
                 try Command.check(["resolvectl", "dns", interfaceName] + servers.map(\.description))
                 let domains = (routeAllQueries ? ["~."] : []) + searchDomains
                 if !domains.isEmpty {
                     try Command.check(["resolvectl", "domain", interfaceName] + domains)
                 }
             case .resolvConf(let file):
+                // Recorded before the file changes: a run killed in between leaves a marker-less
+                // file, which `recover` leaves alone.
+                state?.write(log + [.resolvConf(file, ResolvConf.Saved(original: nil, symlinkTarget: nil))])
                 let saved = try file.install(servers: servers, searchDomains: searchDomains)
-                log.append(.resolvConf(file, saved))
+                append(.resolvConf(file, saved), to: &log)
             }
         }
     }
 
     /// Records a change made elsewhere, so that `undo()` removes it.
     public func record(_ change: Change) {
-        log.withLock { $0.append(change) }
+        log.withLock { append(change, to: &$0) }
     }
 
     /// Removes everything recorded, newest first, and empties the log. Keeps going after an
@@ -175,33 +187,10 @@ public final class NetworkChanges: Sendable {
                     errors.append(error)
                 }
             }
+            // What could not be undone stays in the state file, for the next run to try again.
+            if errors.isEmpty { state?.remove() }
             return errors
         }
-    }
-
-    /// Repairs what a killed run left behind (its TUN, and the routes through it, went with
-    /// the process; the host route to the server and a rewritten resolv.conf did not): deletes
-    /// the routes of the main table that carry `Route.pptpProtocol` and restores resolv.conf
-    /// if it carries our marker. Only for when no other pptp client runs in this namespace,
-    /// since their routes carry the same mark. Returns the routes deleted.
-    @discardableResult
-    public static func removeLeftovers(
-        netlink: Netlink,
-        resolvConf: ResolvConf? = ResolvConf()
-    ) throws(NetworkError)
-        -> [Route]
-    {
-        let stale = try netlink.routes().filter { $0.routingProtocol == Route.pptpProtocol }
-        for route in stale {
-            do throws(NetworkError) {
-                try netlink.deleteRoute(route)
-            } catch {
-                if case .netlink(_, .noSuchProcess) = error { continue }
-                throw error
-            }
-        }
-        try resolvConf?.recover()
-        return stale
     }
 
     private func revert(_ change: Change) throws(NetworkError) {
