@@ -153,8 +153,10 @@ public enum MPPEError: Error, Hashable, Sendable {
     /// has not yet answered the Reset-Request.
     case awaitingFlushedPacket
     /// The plaintext failed the caller's check (`decrypt(header:ciphertext:accept:)`): a forged packet, or one
-    /// not meant for this key. The decryptor's state is as before the packet (MPPE has no integrity check of its
-    /// own, so this is how a forged coherency count is kept from moving the key on).
+    /// not meant for this key. The key and coherency count are as before the packet (MPPE has no integrity check
+    /// of its own, so this is how a forged coherency count is kept from moving the key on). In stateful mode the
+    /// RC4 state is spent: the decryptor waits for a FLUSHED packet, and the caller sends a CCP Reset-Request, as
+    /// after `lossDetected`.
     case implausiblePlaintext(coherencyCount: UInt16)
 }
 
@@ -357,8 +359,10 @@ public struct MPPEDecryptor: Sendable, CustomStringConvertible, CustomDebugStrin
                 return .failure(.tooFarAhead(coherencyCount: count, distance: distance))
             }
         }
-        // The RC4 state runs on from packet to packet: kept, so that a refused plaintext leaves it as it was.
-        let saved = (keys: self.keys, rc4: self.rc4)
+        // The key schedule is kept (a few dozen octets), so that a refused plaintext leaves the count and key
+        // as they were. The RC4 table (1 KB, and copying it per packet doubled the cost of a small stateful
+        // packet) is not: after a refusal it is re-keyed when the peer flushes, as after a loss.
+        let savedKeys = self.keys
         let resynchronising = self.awaitingFlush
         if !resynchronising {
             switch self.resetBehaviour {
@@ -392,8 +396,9 @@ public struct MPPEDecryptor: Sendable, CustomStringConvertible, CustomDebugStrin
         }
         self.rc4.process(ciphertext)
         guard accept(UnsafeRawBufferPointer(ciphertext)) else {
-            self.keys = saved.keys
-            self.rc4 = saved.rc4
+            // RFC 3078 §8.2, as for a loss: discard until a FLUSHED packet; the caller sends a Reset-Request.
+            self.keys = savedKeys
+            self.awaitingFlush = true
             return .failure(.implausiblePlaintext(coherencyCount: count))
         }
         self.coherencyCount = count

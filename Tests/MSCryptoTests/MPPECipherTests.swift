@@ -359,6 +359,54 @@ func sampleKey(_ strength: MPPEKeyStrength) -> MPPEMasterKey {
         }
     }
 
+    /// A plaintext the caller refuses (a forged frame) moves nothing in stateless mode: a count
+    /// 2000 ahead used to step the key 2000 times and leave every real packet "behind".
+    @Test func statelessRefusedPlaintextLeavesKeyAndCountAsTheyWere() {
+        var encryptor = MPPEEncryptor(key: sampleKey128, mode: .stateless)
+        var decryptor = MPPEDecryptor(key: sampleKey128, mode: .stateless, lateKeyCacheSize: 16)
+        var first: [UInt8] = [0x21, 1, 2, 3]
+        let firstHeader = encryptor.encrypt(&first)
+        #expect(decryptor.decrypt(header: firstHeader, ciphertext: &first) == .success(.inOrder(skipped: 0)))
+        var forged = [UInt8](repeating: 0x5A, count: 40)
+        let forgedHeader = MPPEHeader(flushed: true, coherencyCount: (firstHeader.coherencyCount + 2000) & 0x0FFF)
+        let refused = forged.withUnsafeMutableBytes {
+            decryptor.decrypt(header: forgedHeader, ciphertext: $0, accept: { _ in false })
+        }
+        #expect(refused == .failure(.implausiblePlaintext(coherencyCount: forgedHeader.coherencyCount)))
+        #expect(decryptor.coherencyCount == firstHeader.coherencyCount)
+        var second: [UInt8] = [0x21, 4, 5, 6]
+        let plain = second
+        let secondHeader = encryptor.encrypt(&second)
+        #expect(decryptor.decrypt(header: secondHeader, ciphertext: &second) == .success(.inOrder(skipped: 0)))
+        #expect(second == plain)
+    }
+
+    /// In stateful mode a refused plaintext spends the RC4 state: the decryptor waits for a
+    /// FLUSHED packet with its key and count as before, and resynchronises on it.
+    @Test(arguments: [MPPEResetBehaviour.reinitialise, .changeKey])
+    func statefulRefusedPlaintextWaitsForAFlushAndResynchronises(behaviour: MPPEResetBehaviour) {
+        var encryptor = MPPEEncryptor(key: sampleKey128, mode: .stateful, resetBehaviour: behaviour)
+        var decryptor = MPPEDecryptor(key: sampleKey128, mode: .stateful, resetBehaviour: behaviour)
+        var first: [UInt8] = [0x21, 1, 2, 3]
+        #expect(decryptor.decrypt(header: encryptor.encrypt(&first), ciphertext: &first) == .success(.inOrder(skipped: 0)))
+        var forged = [UInt8](repeating: 0x5A, count: 40)
+        let forgedHeader = MPPEHeader(flushed: false, coherencyCount: decryptor.coherencyCount &+ 1)
+        let refused = forged.withUnsafeMutableBytes {
+            decryptor.decrypt(header: forgedHeader, ciphertext: $0, accept: { _ in false })
+        }
+        #expect(refused == .failure(.implausiblePlaintext(coherencyCount: forgedHeader.coherencyCount)))
+        #expect(decryptor.awaitingFlush)
+        var second: [UInt8] = [0x21, 4]
+        #expect(decryptor.decrypt(header: encryptor.encrypt(&second), ciphertext: &second) == .failure(.awaitingFlushedPacket))
+        encryptor.reset()  // the Reset-Request reached the sender
+        var third: [UInt8] = [0x21, 7, 8, 9]
+        let plain = third
+        let header = encryptor.encrypt(&third)
+        #expect(header.flushed)
+        #expect(decryptor.decrypt(header: header, ciphertext: &third) == .success(.inOrder(skipped: 1)))
+        #expect(third == plain)
+    }
+
     /// Late and duplicate packets are refused in stateful mode without asking for a reset.
     @Test func statefulRefusesDuplicateWithoutLosingSync() {
         var encryptor = MPPEEncryptor(key: sampleKey128, mode: .stateful)

@@ -91,8 +91,25 @@ public struct PPPDataPath: Sendable {
     public var sendPFC = false
     /// The largest frame (protocol field and information) the peer accepts.
     public var peerMRU = 1500
-    public var encryptor: MPPEEncryptor?
-    public var decryptor: MPPEDecryptor?
+    public private(set) var encryptor: MPPEEncryptor?
+    public private(set) var decryptor: MPPEDecryptor?
+    /// Whether received network frames are decrypted (`decryptor != nil`, kept as a flag: testing the
+    /// optional itself from another module copies the decryptor's 1 KB RC4 table).
+    public private(set) var decrypts = false
+
+    /// MPPE is up: frames are encrypted and decrypted from now on (RFC 3078).
+    public mutating func startEncryption(_ encryptor: MPPEEncryptor, _ decryptor: MPPEDecryptor) {
+        self.encryptor = encryptor
+        self.decryptor = decryptor
+        decrypts = true
+    }
+
+    /// MPPE is down (CCP closed, or the link ended).
+    public mutating func stopEncryption() {
+        encryptor = nil
+        decryptor = nil
+        decrypts = false
+    }
     /// The largest network packet the peer's MRU takes. RFC 1661 §6.1: the MRU counts the Information
     /// field only, not the Protocol field; MPPE puts its 2-octet header and the inner protocol field into
     /// the Information field (RFC 3078 §3), pppd's MPPE_PAD of 4. A shell sets its TUN MTU to at most this:
@@ -188,6 +205,9 @@ public struct PPPDataPath: Sendable {
                 counters.droppedMPPE &+= 1
                 if case .implausiblePlaintext = error { counters.droppedImplausible &+= 1 }
                 if case .lossDetected = error { return .dropped(.mppe(error), resetRequested: true) }
+                if case .implausiblePlaintext = error, decryptor?.awaitingFlush == true {
+                    return .dropped(.mppe(error), resetRequested: true)
+                }
                 return .dropped(.mppe(error), resetRequested: false)
             }
             // The decrypted plaintext starts with the real protocol field (RFC 3078 §3).

@@ -639,16 +639,14 @@ public struct PPPSession: Sendable {
                     }
                     continue
                 }
-                dataPath.encryptor = MPPEEncryptor(
-                    key: sendKey,
-                    mode: sending.mode,
-                    resetBehaviour: configuration.mppeResetBehaviour
-                )
-                dataPath.decryptor = MPPEDecryptor(
-                    key: receiveKey,
-                    mode: receiving.mode,
-                    resetBehaviour: configuration.mppeResetBehaviour,
-                    lateKeyCacheSize: receiving.mode == .stateless ? configuration.mppeLateKeyCache : 0
+                dataPath.startEncryption(
+                    MPPEEncryptor(key: sendKey, mode: sending.mode, resetBehaviour: configuration.mppeResetBehaviour),
+                    MPPEDecryptor(
+                        key: receiveKey,
+                        mode: receiving.mode,
+                        resetBehaviour: configuration.mppeResetBehaviour,
+                        lateKeyCacheSize: receiving.mode == .stateless ? configuration.mppeLateKeyCache : 0
+                    )
                 )
                 actions.append(.event(.encryptionUp(send: sending, receive: receiving)))
                 openIPNCPs(now: now, into: &actions)
@@ -658,8 +656,7 @@ public struct PPPSession: Sendable {
                     dataPath.ipv4Open = false
                     dataPath.ipv6Open = false
                 }
-                dataPath.encryptor = nil
-                dataPath.decryptor = nil
+                dataPath.stopEncryption()
             case .thisLayerStarted:
                 break
             case .thisLayerFinished(let failure):
@@ -801,8 +798,7 @@ public struct PPPSession: Sendable {
         handshakeDeadline = nil
         dataPath.ipv4Open = false
         dataPath.ipv6Open = false
-        dataPath.encryptor = nil
-        dataPath.decryptor = nil
+        dataPath.stopEncryption()
         actions.append(.event(.down(reason)))
     }
 }

@@ -229,6 +229,11 @@ public struct GRESequencer<Payload: Sendable>: Sendable {
         counters.reordered += 1
     }
 
+    /// Forgets the packet `receive` answered `.hold` for: it was refused before it was stored.
+    public mutating func discardHeld() {
+        pendingHold = nil
+    }
+
     /// The next held packet to process, if any: the next in sequence, or the first after a gap
     /// that has waited `reorderTimeout` or that a full buffer gives up. Call until nil after every
     /// `commit`, `hold` and `timeout`; commit each one that proves valid.

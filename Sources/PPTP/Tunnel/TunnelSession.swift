@@ -278,11 +278,6 @@ public struct TunnelSession: Sendable {
         }
         let frame = header.encodedLength..<(header.encodedLength + Int(header.payloadLength))
         var actions: [TunnelAction] = []
-        // A frame not allowed in the session's state is dropped before it touches the sequencer.
-        if let reason = ppp.dataPath.screen(UnsafeRawBufferPointer(rebasing: buffer[frame])) {
-            refuse(reason, into: &actions)
-            return (nil, actions)
-        }
         var packet: TunnelPacket?
         switch sequencer.receive(sequence: sequence, now: now) {
         case .process(let position):
@@ -297,6 +292,13 @@ public struct TunnelSession: Sendable {
             )
             drainReleased(now: now, into: &actions)
         case .hold:
+            // A frame not allowed in the session's state does not wait in the reorder buffer (the
+            // ones processed at once are judged by `decapsulate` before anything moves).
+            if let reason = ppp.dataPath.screen(UnsafeRawBufferPointer(rebasing: buffer[frame])) {
+                sequencer.discardHeld()
+                refuse(reason, into: &actions)
+                break
+            }
             sequencer.hold(
                 Array(UnsafeRawBufferPointer(rebasing: buffer[frame])),
                 acknowledgment: header.acknowledgmentNumber
@@ -341,7 +343,7 @@ public struct TunnelSession: Sendable {
         switch result {
         case .ipv4, .ipv6:
             // With MPPE up every network frame was decrypted (plain ones are screened out).
-            proof = ppp.dataPath.decryptor != nil ? .authenticated : .wellFormed
+            proof = ppp.dataPath.decrypts ? .authenticated : .wellFormed
         case .control:
             proof = .wellFormed
         case .dropped(let reason, _):
@@ -357,7 +359,7 @@ public struct TunnelSession: Sendable {
         case (.wellFormed, .jump(let distance)):
             // Without MPPE nothing can be authenticated: two packets in a row must agree. With MPPE
             // only an authenticated payload proves a jump (a control frame is easy to forge).
-            admitted = ppp.dataPath.decryptor == nil && sequencer.confirmJump(sequence)
+            admitted = !ppp.dataPath.decrypts && sequencer.confirmJump(sequence)
             if !admitted { unproven(.unprovenSequenceJump(distance: distance), into: &actions) }
         case (.unproven, .jump(let distance)):
             admitted = false
