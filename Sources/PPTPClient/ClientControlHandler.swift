@@ -286,7 +286,9 @@ final class ClientControlHandler: ChannelInboundHandler {
                 // pppd: the MTU is at most the peer's MRU, less MPPE's 4 octets when it is up.
                 let mtu = min(configuration.mtu, settings.largestDatagram)
                 if mtu < configuration.mtu {
-                    logger.info("MTU \(mtu) (the server's MRU leaves room for no more than \(settings.largestDatagram))")
+                    logger.info(
+                        "MTU \(mtu) (the server's MRU leaves room for no more than \(settings.largestDatagram))"
+                    )
                 }
                 onEvent(.networkUp(settings, mtu: mtu))
             case .down(let reason):

@@ -205,7 +205,8 @@ public enum Probes {
             var done = 0
             func send(_ index: Int) {
                 var packet: [UInt8] = [
-                    8, 0, 0, 0, UInt8(identifier >> 8), UInt8(identifier & 0xFF), UInt8(index >> 8), UInt8(index & 0xFF),
+                    8, 0, 0, 0, UInt8(identifier >> 8), UInt8(identifier & 0xFF), UInt8(index >> 8),
+                    UInt8(index & 0xFF),
                 ]
                 packet += chunk(index)
                 let sum = checksum(packet)

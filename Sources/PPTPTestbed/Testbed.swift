@@ -157,7 +157,8 @@ public final class Testbed: @unchecked Sendable {
         try (password + "\n").write(toFile: passwordFile, atomically: true, encoding: .utf8)
         let process = try clientNamespaces[index].spawn(
             [
-                executable, "connect", (server ?? serverAddress).description, "--user", user, "--password-file", passwordFile,
+                executable, "connect", (server ?? serverAddress).description, "--user", user, "--password-file",
+                passwordFile,
                 "--log-level", "debug",
             ] + arguments,
             output: .file(clientLog(index))

@@ -133,7 +133,12 @@ struct DecodeCommand: ParsableCommand {
         if let secrets {
             do {
                 let text = try CaptureFile.read(path: secrets)
-                return .secrets(ChapSecrets(parsing: String(decoding: text.readableBytesView, as: UTF8.self)))
+                // What is wrong in the file is said, and the rest is used (as pppd skips short lines).
+                let parsed = ChapSecrets.lenient(String(decoding: text.readableBytesView, as: UTF8.self), path: secrets)
+                for problem in parsed.problems {
+                    FileHandle.standardError.write(Data("pptp decode: \(problem) (line skipped)\n".utf8))
+                }
+                return .secrets(parsed)
             } catch {
                 throw ValidationError("Cannot read the secrets file \(secrets): \(error.explanation)")
             }

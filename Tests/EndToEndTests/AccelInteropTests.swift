@@ -6,7 +6,7 @@ import Testing
 
 /// Our client against the real accel-ppp 1.14 (`lab.sh serve-accel`), in the serialized lab suite
 /// (one VM at a time). accel-ppp only does MPPE-128, stateless.
-extension LabInteropTests {
+extension RealNetworkTests.LabInteropTests {
     static let accelGateway = IPv4Address(203, 0, 113, 1)
 
     /// lab.sh's accel-ppp.conf (guest/run.sh `write_accel_conf`) with another authentication module.
@@ -64,6 +64,7 @@ extension LabInteropTests {
     @Test func ourClientAgainstAccelPPPWithMSCHAPv2AndMPPE128() throws {
         guard Lab.accelEnabled else { return }
         // Offering 40 and 128 bits: accel-ppp takes 128.
+        var trafficFailed = false
         let (exit, log) = try connect(to: .accel(configuration: nil), clientArguments: ["--mppe", "40,128"]) {
             namespace,
             log in
@@ -78,10 +79,14 @@ extension LabInteropTests {
             )
             #expect(transfer.bytesReceived == transfer.bytesSent, "\(transfer.bytesReceived) of \(transfer.bytesSent)")
             #expect(transfer.sentDigest == transfer.receivedDigest, "SHA-256 differs")
+            trafficFailed = transfer.sentDigest != transfer.receivedDigest
             print("accel-ppp: 20 MB echoed through MPPE-128 in \(Int(transfer.seconds)) s")
         }
         #expect(exit == 0, "log:\n\(log)")
         let console = read(Lab.consoleAccel)
+        if trafficFailed {
+            Issue.record("traffic failed; client log:\n\(log)\nVM console:\n\(console.suffix(6000))")
+        }
         // Issue 22 item 1: accel-ppp sends its IPCP request right after Success, before CCP is up;
         // it was answered (no Terminate-Ack), so accel-ppp never had to send it again.
         let ipcpRequests = console.components(separatedBy: "send [IPCP ConfReq").count - 1

@@ -388,7 +388,9 @@ func sampleKey(_ strength: MPPEKeyStrength) -> MPPEMasterKey {
         var encryptor = MPPEEncryptor(key: sampleKey128, mode: .stateful, resetBehaviour: behaviour)
         var decryptor = MPPEDecryptor(key: sampleKey128, mode: .stateful, resetBehaviour: behaviour)
         var first: [UInt8] = [0x21, 1, 2, 3]
-        #expect(decryptor.decrypt(header: encryptor.encrypt(&first), ciphertext: &first) == .success(.inOrder(skipped: 0)))
+        #expect(
+            decryptor.decrypt(header: encryptor.encrypt(&first), ciphertext: &first) == .success(.inOrder(skipped: 0))
+        )
         var forged = [UInt8](repeating: 0x5A, count: 40)
         let forgedHeader = MPPEHeader(flushed: false, coherencyCount: decryptor.coherencyCount &+ 1)
         let refused = forged.withUnsafeMutableBytes {
@@ -397,7 +399,10 @@ func sampleKey(_ strength: MPPEKeyStrength) -> MPPEMasterKey {
         #expect(refused == .failure(.implausiblePlaintext(coherencyCount: forgedHeader.coherencyCount)))
         #expect(decryptor.awaitingFlush)
         var second: [UInt8] = [0x21, 4]
-        #expect(decryptor.decrypt(header: encryptor.encrypt(&second), ciphertext: &second) == .failure(.awaitingFlushedPacket))
+        #expect(
+            decryptor.decrypt(header: encryptor.encrypt(&second), ciphertext: &second)
+                == .failure(.awaitingFlushedPacket)
+        )
         encryptor.reset()  // the Reset-Request reached the sender
         var third: [UInt8] = [0x21, 7, 8, 9]
         let plain = third

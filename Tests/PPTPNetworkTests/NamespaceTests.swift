@@ -2,9 +2,10 @@ import Foundation
 import Glibc
 import PPP
 import PPTP
-@testable import PPTPNetwork
 import SystemPackage
 import Testing
+
+@testable import PPTPNetwork
 
 /// Everything here runs as root in namespaces the test creates and deletes (198.51.100.0/24,
 /// 192.0.2.0/24, 203.0.113.0/24 only); skipped with a printed reason otherwise.
@@ -352,7 +353,11 @@ struct NamespaceTests {
             try live.addRoute(Route(destination: IPv4Prefix("198.51.100.64/26")!, gateway: NamespacePair.rightAddress))
             // No undo() for the first: the process "died".
             let report = RunState.recoverDeadRuns(in: directory, netlink: netlink)
-            #expect(report == ["run \(dead.pid) left route 203.0.113.200/32 via \(NamespacePair.rightAddress) dev #\(serverRoute.interfaceIndex ?? 0): removed"])
+            #expect(
+                report == [
+                    "run \(dead.pid) left route 203.0.113.200/32 via \(NamespacePair.rightAddress) dev #\(serverRoute.interfaceIndex ?? 0): removed"
+                ]
+            )
             let ours = try netlink.routes().filter { $0.routingProtocol == Route.pptpProtocol }.map(\.destination)
             #expect(ours == [IPv4Prefix("198.51.100.64/26")!])
             #expect(try netlink.routes().contains { $0.destination == theirs.destination })
@@ -365,9 +370,23 @@ struct NamespaceTests {
     /// The state file says, line by line, what a run installed, and reads back the same.
     @Test func stateLinesRoundTrip() throws {
         let changes: [NetworkChanges.Change] = [
-            .route(Route(destination: IPv4Prefix("192.0.2.1/32")!, gateway: IPv4Address(203, 0, 113, 1), interfaceIndex: 3)),
-            .route(Route(destination: IPv4Prefix("0.0.0.0/1")!, interfaceIndex: 9, preferredSource: IPv4Address(198, 51, 100, 10))),
-            .address(InterfaceAddress(interfaceIndex: 9, local: IPv4Address(198, 51, 100, 10), peer: IPv4Address(198, 51, 100, 1))),
+            .route(
+                Route(destination: IPv4Prefix("192.0.2.1/32")!, gateway: IPv4Address(203, 0, 113, 1), interfaceIndex: 3)
+            ),
+            .route(
+                Route(
+                    destination: IPv4Prefix("0.0.0.0/1")!,
+                    interfaceIndex: 9,
+                    preferredSource: IPv4Address(198, 51, 100, 10)
+                )
+            ),
+            .address(
+                InterfaceAddress(
+                    interfaceIndex: 9,
+                    local: IPv4Address(198, 51, 100, 10),
+                    peer: IPv4Address(198, 51, 100, 1)
+                )
+            ),
             .resolvedLink("pptp0"),
         ]
         for change in changes { #expect(RunState.parse(RunState.line(change)) == change, "\(RunState.line(change))") }

@@ -5,55 +5,6 @@ import Testing
 
 @testable import PPTPServer
 
-@Suite struct ChapSecretsTests {
-    @Test func parsesPppdFormatWithQuotesCommentsAndAddresses() throws {
-        let text = """
-            # client        server  secret                  IP addresses
-            alice           pptpd   Alice-Secret-1          *
-            "bob smith"     *       "pass with spaces"      203.0.113.50
-            carol           pptpd   nt:8846F7EAEE8FB117AD06BDD830B7586C
-            dave            *       x\\"y                   -
-            """
-        let secrets = try ChapSecrets(parsing: text)
-        #expect(secrets.entries.count == 4)
-        #expect(secrets.entry(forUser: "alice", server: "pptpd")?.secret == .password("Alice-Secret-1"))
-        #expect(secrets.entry(forUser: "alice", server: "other") == nil)
-        let bob = try #require(secrets.entry(forUser: "bob smith", server: "anything"))
-        #expect(bob.secret == .password("pass with spaces"))
-        #expect(bob.addresses == .fixed([IPv4Address(203, 0, 113, 50)]))
-        // "password" hashes to 8846F7EAEE8FB117AD06BDD830B7586C.
-        #expect(
-            secrets.entry(forUser: "carol", server: "pptpd")?.secret == .ntHash(NTPasswordHash(password: "password"))
-        )
-        #expect(secrets.entry(forUser: "dave", server: "x")?.addresses == ChapSecretEntry.AddressRestriction.none)
-        #expect(secrets.entry(forUser: "dave", server: "x")?.secret == .password("x\"y"))
-    }
-
-    @Test func exactMatchBeatsWildcardAndDomainIsStripped() throws {
-        let secrets = try ChapSecrets(parsing: "* * any\nalice * mine\n")
-        #expect(secrets.entry(forUser: "alice", server: "s")?.secret == .password("mine"))
-        #expect(secrets.entry(forUser: "zed", server: "s")?.secret == .password("any"))
-        #expect(secrets.entry(forUser: "CORP\\alice", server: "s")?.secret == .password("any"))
-        let strict = try ChapSecrets(parsing: "alice * mine\n")
-        #expect(strict.entry(forUser: "CORP\\alice", server: "s")?.secret == .password("mine"))
-    }
-
-    @Test func errorsNameTheLine() {
-        #expect(
-            throws: SecretsFileError(
-                path: "f",
-                line: 2,
-                message: "expected 'client server secret [addresses]', found 2 field(s)"
-            )
-        ) {
-            try ChapSecrets(parsing: "a b c\nonly two\n", path: "f")
-        }
-        #expect(throws: SecretsFileError.self) { try ChapSecrets(parsing: "a b nt:1234\n") }
-        #expect(throws: SecretsFileError.self) { try ChapSecrets(parsing: "a b c 999.1.1.1\n") }
-        #expect(throws: SecretsFileError.self) { try ChapSecrets(parsing: "a \"b c\n") }
-    }
-}
-
 @Suite struct AddressPoolTests {
     @Test func allocatesRoundRobinAndReleases() {
         var pool = AddressPool(ranges: [IPv4Address(203, 0, 113, 10)...IPv4Address(203, 0, 113, 12)])
@@ -204,7 +155,9 @@ import Testing
         for round in 0..<6 {
             for peer in 0..<10 {
                 let now = t0 + .seconds(Int64(round))
-                guard admission.userRefusal(user: "alice", peer: "198.51.100.\(peer)", now: now) == nil else { continue }
+                guard admission.userRefusal(user: "alice", peer: "198.51.100.\(peer)", now: now) == nil else {
+                    continue
+                }
                 checked += 1
                 started = admission.recordFailure(peer: "198.51.100.\(peer)", user: "alice", now: now) ?? started
             }

@@ -1,5 +1,6 @@
 import Glibc
 import Logging
+import PPP
 import PPTP
 import Testing
 

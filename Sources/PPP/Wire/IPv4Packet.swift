@@ -45,7 +45,9 @@ public struct IPv4Packet: Hashable, Sendable {
                 headerLength: headerLength,
                 totalLength: totalLength,
                 protocolNumber: bytes[9],
-                source: IPv4Address(rawValue: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 12, as: UInt32.self))),
+                source: IPv4Address(
+                    rawValue: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
+                ),
                 destination: IPv4Address(
                     rawValue: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 16, as: UInt32.self))
                 ),

@@ -28,9 +28,11 @@ public enum TunnelAnomaly: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .refusedFrame(let reason):
-            return "GRE packet refused before it touched the session: \(reason) (forged or corrupt; further ones are counted, not logged)"
+            return
+                "GRE packet refused before it touched the session: \(reason) (forged or corrupt; further ones are counted, not logged)"
         case .unprovenSequenceJump(let distance):
-            return "GRE sequence number \(distance) ahead without a valid payload: ignored (forged, or a burst loss; further ones are counted, not logged)"
+            return
+                "GRE sequence number \(distance) ahead without a valid payload: ignored (forged, or a burst loss; further ones are counted, not logged)"
         }
     }
 

@@ -71,8 +71,14 @@ public enum DecodeCredentials: Sendable {
         case .ntHash(let hash):
             return CandidateSecret(hash: hash)
         case .secrets(let secrets):
-            guard let entry = secrets.entry(client: user, server: server) else { return nil }
-            return CandidateSecret(password: Array(entry.secret.utf8), passwordText: entry.secret)
+            // pppd's choice of entry for this server; a capture may name the server differently from the
+            // file, so then any server's entry for the user.
+            guard let entry = secrets.entry(forUser: user, server: server) ?? secrets.entry(forUser: user, server: nil)
+            else { return nil }
+            switch entry.secret {
+            case .password(let password): return CandidateSecret(password: Array(password.utf8), passwordText: password)
+            case .ntHash(let hash): return CandidateSecret(hash: hash)
+            }
         }
     }
 }

@@ -193,7 +193,13 @@ public final class DataPlane: Sendable {
                     let count = (try? socket.receive(into: receiveBatch)) ?? 0
                     for slot in 0..<count {
                         let meta = receiveBatch[slot]
-                        table.receiveGRE(from: meta.peer, to: meta.local, receiveBatch.packet(slot), now: woke, sink: &sink)
+                        table.receiveGRE(
+                            from: meta.peer,
+                            to: meta.local,
+                            receiveBatch.packet(slot),
+                            now: woke,
+                            sink: &sink
+                        )
                     }
                 default:
                     _ = try? wake.drain()

@@ -368,7 +368,8 @@ public struct SessionTable: Sendable {
             return
         }
         switch result {
-        case .success(let range): sink.sendGRE(UnsafeRawBufferPointer(rebasing: buffer[range]), to: key.peer, from: key.local)
+        case .success(let range):
+            sink.sendGRE(UnsafeRawBufferPointer(rebasing: buffer[range]), to: key.peer, from: key.local)
         case .failure(let reason):
             counters.sendDropped &+= 1
             if case .tooLarge = reason, protocolNumber == .ipv4 {
@@ -391,13 +392,18 @@ public struct SessionTable: Sendable {
         guard case .success(let header) = IPv4Packet.parse(packet),
             packet[6] & 0x40 != 0,  // Don't Fragment
             header.protocolNumber != 1 || packet.count <= header.headerLength || packet[header.headerLength] != 3,
-            let (local, largest) = withSlot(key, { slot in
-                slot.tunnel.ppp.network.map { ($0.localAddress, slot.tunnel.ppp.dataPath.largestDatagram) }
-            }) ?? nil,
+            let (local, largest) = withSlot(
+                key,
+                { slot in
+                    slot.tunnel.ppp.network.map { ($0.localAddress, slot.tunnel.ppp.dataPath.largestDatagram) }
+                }
+            ) ?? nil,
             largest >= 68
         else { return }
         let quoted = Array(packet.prefix(min(packet.count, header.headerLength + 8)))
-        var message: [UInt8] = [3, 4, 0, 0, 0, 0, UInt8(truncatingIfNeeded: largest >> 8), UInt8(truncatingIfNeeded: largest)]
+        var message: [UInt8] = [
+            3, 4, 0, 0, 0, 0, UInt8(truncatingIfNeeded: largest >> 8), UInt8(truncatingIfNeeded: largest),
+        ]
         message += quoted
         let sum = message.withUnsafeBytes { IPv4Packet.checksum($0) }
         message[2] = UInt8(truncatingIfNeeded: sum >> 8)

@@ -291,7 +291,10 @@ public final class RawGRESocket: Sendable {
             let result = try nonBlockingSystemCall(.sendto) {
                 withUnsafeMutablePointer(to: &address) { name in
                     withUnsafeTemporaryAllocation(byteCount: cpptp_pktinfo_space(), alignment: 8) { control in
-                        var vector = iovec(iov_base: UnsafeMutableRawPointer(mutating: packet.baseAddress), iov_len: packet.count)
+                        var vector = iovec(
+                            iov_base: UnsafeMutableRawPointer(mutating: packet.baseAddress),
+                            iov_len: packet.count
+                        )
                         return withUnsafeMutablePointer(to: &vector) { vector in
                             var message = msghdr()
                             message.msg_name = UnsafeMutableRawPointer(name)

@@ -46,6 +46,9 @@ public struct ServerConfiguration: Sendable {
 
     /// Start-up warnings for weak choices (the operator named them, so they are allowed).
     public var warnings: [String] {
-        policy.weaknesses + (overcommitPool ? ["tunnel.overcommit is on: client addresses are shared once the pool is exhausted (load tests only)"] : [])
+        policy.weaknesses
+            + (overcommitPool
+                ? ["tunnel.overcommit is on: client addresses are shared once the pool is exhausted (load tests only)"]
+                : [])
     }
 }

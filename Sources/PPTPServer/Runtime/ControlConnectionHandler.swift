@@ -204,7 +204,8 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
         guard context != nil else { return }
         let engineDeadline = engine.nextDeadline.map { $0 + Self.timerSlack }
         guard
-            let deadline = [engineDeadline, callDeadline, stallDeadline, authenticationDeadline].compactMap({ $0 }).min()
+            let deadline = [engineDeadline, callDeadline, stallDeadline, authenticationDeadline].compactMap({ $0 })
+                .min()
         else { return }
         if let scheduled = timerDeadline, scheduled <= deadline { return }
         timerDeadline = deadline

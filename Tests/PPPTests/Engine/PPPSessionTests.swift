@@ -444,7 +444,8 @@ enum EncryptionCase: String, CaseIterable, CustomStringConvertible {
             Issue.record("no IPCP request")
             return
         }
-        let dns = requested.filter { if case .primaryDNS = $0 { return true } else { return false } }
+        let dns =
+            requested.filter { if case .primaryDNS = $0 { return true } else { return false } }
             + requested.filter { if case .secondaryDNS = $0 { return true } else { return false } }
         send(&pair, .ipcp, IPCPMessage.configureReject(dns).packet(identifier: firstRequest.identifier))
         send(&pair, .ipcp, IPCPMessage.configureAck([.ipAddress(gateway)]).packet(identifier: 0xBA))

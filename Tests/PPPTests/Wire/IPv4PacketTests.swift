@@ -41,7 +41,12 @@ import Testing
     }
 
     @Test func ignoresOctetsAfterTotalLength() throws {
-        let packet = IPv4Packet.build(source: Self.source, destination: Self.destination, protocolNumber: 47, payload: [1])
+        let packet = IPv4Packet.build(
+            source: Self.source,
+            destination: Self.destination,
+            protocolNumber: 47,
+            payload: [1]
+        )
         #expect(try parse(packet + [0, 0, 0]).get().totalLength == 21)
     }
 
@@ -101,7 +106,12 @@ import Testing
     }
 
     @Test func checksumOfABuiltHeaderIsValidAndAnyFlippedBitBreaksIt() {
-        let packet = IPv4Packet.build(source: Self.source, destination: Self.destination, protocolNumber: 6, payload: [])
+        let packet = IPv4Packet.build(
+            source: Self.source,
+            destination: Self.destination,
+            protocolNumber: 6,
+            payload: []
+        )
         #expect(packet.withUnsafeBytes { IPv4Packet.headerChecksumIsValid($0, headerLength: 20) })
         for bit in 0..<160 {
             var damaged = packet
@@ -113,4 +123,3 @@ import Testing
         #expect(words.withUnsafeBytes { IPv4Packet.checksum($0) } == ~UInt16(0xDDF2))
     }
 }
-

@@ -65,7 +65,8 @@ import Testing
         file += CaptureBytes.interface(linkType: 1, order)  // if 0: Ethernet, µs (default resolution)
         file += CaptureBytes.interface(linkType: 101, tsresol: 9, order)  // if 1: raw IP, ns
         file += CaptureBytes.enhancedPacket(interface: 0, timestamp: 1_700_000_000_654_321, data: ethernetFrame, order)
-        file += CaptureBytes.block(0x0000_0005, [UInt8](repeating: 0, count: 16), order)  // Interface Statistics: skipped
+        // Interface Statistics: skipped.
+        file += CaptureBytes.block(0x0000_0005, [UInt8](repeating: 0, count: 16), order)
         file += CaptureBytes.block(0x0000_0BAD, [0, 0, 0, 1, 9, 9], order)  // custom block: skipped
         file += CaptureBytes.enhancedPacket(
             interface: 1,

@@ -456,7 +456,10 @@ struct ControlPair {
         #expect(
             accel == [
                 .peerQuirk(.disconnectNotifyWithOurCallID(0x1111)),
-                .callCleared(callID: 0x1111, reason: .disconnected(result: .request, error: .none, cause: 0, statistics: "")),
+                .callCleared(
+                    callID: 0x1111,
+                    reason: .disconnected(result: .request, error: .none, cause: 0, statistics: "")
+                ),
             ]
         )
         // The second time the quirk is not said again.
@@ -467,7 +470,10 @@ struct ControlPair {
         )
         #expect(
             again == [
-                .callCleared(callID: 0x3333, reason: .disconnected(result: .request, error: .none, cause: 0, statistics: ""))
+                .callCleared(
+                    callID: 0x3333,
+                    reason: .disconnected(result: .request, error: .none, cause: 0, statistics: "")
+                )
             ]
         )
         #expect(pair.pns.calls.isEmpty)

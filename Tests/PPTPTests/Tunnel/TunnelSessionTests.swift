@@ -165,7 +165,9 @@ struct TunnelPair {
     mutating func bringUp() {
         apply(client.start(now: now), fromClient: true)
         apply(server.start(now: now), fromClient: false)
-        run(until: { $0.client.ppp.isNetworkUp && $0.server.ppp.isNetworkUp && $0.toServer.isEmpty && $0.toClient.isEmpty })
+        run(until: {
+            $0.client.ppp.isNetworkUp && $0.server.ppp.isNetworkUp && $0.toServer.isEmpty && $0.toClient.isEmpty
+        })
     }
 }
 
@@ -326,7 +328,11 @@ func forgedMPPEFrame(count: UInt16, seed: UInt64, length: Int = 80) -> [UInt8] {
         let target = towardsServer ? pair.server : pair.client
         let next = (target.sequencer.lastDelivered ?? 0) &+ 1
         let count = (target.ppp.dataPath.decryptor?.coherencyCount ?? 0) &+ 2000
-        let forged = forgedGRE(callID: target.call.callID, sequence: next, frame: forgedMPPEFrame(count: count, seed: 9))
+        let forged = forgedGRE(
+            callID: target.call.callID,
+            sequence: next,
+            frame: forgedMPPEFrame(count: count, seed: 9)
+        )
         pair.deliver(forged, toServer: towardsServer)
         let after = towardsServer ? pair.server : pair.client
         #expect(after.ppp.dataPath.counters.droppedImplausible == 1)
@@ -366,7 +372,11 @@ func forgedMPPEFrame(count: UInt16, seed: UInt64, length: Int = 80) -> [UInt8] {
         let last = pair.server.sequencer.lastDelivered ?? 0
         // One forged plain frame far ahead moves nothing.
         pair.deliver(
-            forgedGRE(callID: 0x2222, sequence: last &+ 500_000, frame: [0xFF, 0x03, 0x00, 0x21] + TunnelPair.datagram(1)),
+            forgedGRE(
+                callID: 0x2222,
+                sequence: last &+ 500_000,
+                frame: [0xFF, 0x03, 0x00, 0x21] + TunnelPair.datagram(1)
+            ),
             toServer: true
         )
         #expect(pair.server.sequencer.lastDelivered == last)
