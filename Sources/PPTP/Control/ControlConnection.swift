@@ -11,48 +11,9 @@ public struct ControlConnection: Sendable {
     /// Why the connection closed, once it has.
     public private(set) var closeReason: ControlCloseReason?
 
-    /// One call on the connection (RFC 2637 §3.2).
-    public struct Call: Hashable, Sendable {
-        public enum State: Hashable, Sendable, CustomStringConvertible {
-            /// PNS: OCRQ sent, waiting for OCRP. PAC: ICRQ sent, waiting for ICRP.
-            case waitReply
-            /// The peer's OCRQ (PAC) or ICRQ (PNS) waits for the layer above to answer.
-            case waitAnswer
-            /// PNS: ICRP sent, waiting for ICCN.
-            case waitConnect
-            case established
-            /// PNS: Call-Clear-Request sent, waiting for Call-Disconnect-Notify.
-            case waitDisconnect
-
-            public var description: String {
-                switch self {
-                case .waitReply: return "wait_reply"
-                case .waitAnswer: return "wait_answer"
-                case .waitConnect: return "wait_connect"
-                case .established: return "established"
-                case .waitDisconnect: return "wait_disconnect"
-                }
-            }
-        }
-
-        public var state: State
-        /// Our Call ID (0 while an offer waits for an answer; offers are keyed by the peer's ID).
-        public var callID: UInt16
-        public var peerCallID: UInt16?
-        public var direction: CallDirection
-        public var peerWindow: UInt16 = 0
-        public var peerProcessingDelay: UInt16 = 0
-        public var framing: FramingType = .asynchronous
-        public var connectSpeed: UInt32 = 0
-        /// When a transitional state times out (RFC 2637 §3.2.1).
-        public var deadline: NIODeadline?
-        var offer: CallOffer?
-    }
-
-    /// Live calls by our Call ID.
-    public private(set) var calls: [UInt16: Call] = [:]
-    /// Offers waiting for an answer, by the peer's Call ID.
-    public private(set) var offers: [UInt16: Call] = [:]
+    /// The calls, by both Call IDs, and the offers waiting for an answer (RFC 2637 §3.2; each
+    /// call its own machine, `Call`).
+    public private(set) var calls = CallTable()
 
     private var decoder = ControlStreamDecoder()
     private var establishDeadline: NIODeadline?
@@ -86,10 +47,11 @@ public struct ControlConnection: Sendable {
 
     /// The earliest time `timeout(now:)` has work.
     public var nextDeadline: NIODeadline? {
-        var deadlines = [establishDeadline, idleDeadline, echoDeadline, stopDeadline].compactMap { $0 }
-        for call in calls.values { if let d = call.deadline { deadlines.append(d) } }
-        for call in offers.values { if let d = call.deadline { deadlines.append(d) } }
-        return deadlines.min()
+        var next = calls.nextDeadline
+        for deadline in [establishDeadline, idleDeadline, echoDeadline, stopDeadline] {
+            if let deadline, next.map({ deadline < $0 }) ?? true { next = deadline }
+        }
+        return next
     }
 
     public var isEstablished: Bool { state == .established }
@@ -224,50 +186,27 @@ public struct ControlConnection: Sendable {
         case (.established, .incomingCallRequest(let request)):
             offer(.incoming(request), now: now, into: &actions)
         case (.established, .outgoingCallReply(let reply)):
-            receiveOutgoingCallReply(reply, into: &actions)
+            // RFC 2637 §2.8: "Peer's Call ID" is our own.
+            handle(.outgoingReply(reply), forCall: reply.peerCallID, message, now: now, into: &actions)
         case (.established, .incomingCallReply(let reply)):
-            receiveIncomingCallReply(reply, now: now, into: &actions)
+            handle(.incomingReply(reply), forCall: reply.peerCallID, message, now: now, into: &actions)
         case (.established, .incomingCallConnected(let connected)):
-            guard var call = calls[connected.peerCallID], call.state == .waitConnect else {
-                actions.append(.violation(.unknownCall(message.messageType, callID: connected.peerCallID)))
-                break
-            }
-            call.state = .established
-            call.deadline = nil
-            call.peerWindow = connected.receiveWindowSize
-            call.peerProcessingDelay = connected.transmitDelay
-            call.framing = connected.framingType
-            call.connectSpeed = connected.connectSpeed
-            calls[call.callID] = call
-            actions.append(.callConnected(CallInformation(call)))
+            // RFC 2637 §2.10: "Peer's Call ID" is the PNS's own Call ID.
+            handle(.incomingConnected(connected), forCall: connected.peerCallID, message, now: now, into: &actions)
         case (.established, .callClearRequest(let request)):
             // RFC 2637 §2.12: the Call ID is the PNS's (our peer Call ID).
-            guard configuration.role == .pac, let call = calls.values.first(where: { $0.peerCallID == request.callID })
-            else {
+            guard configuration.role == .pac, let call = calls.call(peerCallID: request.callID) else {
                 actions.append(.violation(.unknownCall(message.messageType, callID: request.callID)))
                 break
             }
-            // RFC 2637 §3.2.4.1: answer with Call-Disconnect-Notify, result 4 (request).
-            actions.append(
-                .send(.callDisconnectNotify(CallDisconnectNotify(callID: call.callID, resultCode: .request)))
-            )
-            removeCall(call.callID, reason: .peerRequested, into: &actions)
+            handle(.clearRequested, forCall: call.callID, message, now: now, into: &actions)
         case (.established, .callDisconnectNotify(let notify)), (.waitStopReply, .callDisconnectNotify(let notify)):
             // RFC 2637 §2.13: the Call ID is the PAC's (our peer Call ID). Windows sends result 0.
             guard configuration.role == .pns, let call = callNamedByDisconnect(notify.callID, into: &actions) else {
                 actions.append(.violation(.unknownCall(message.messageType, callID: notify.callID)))
                 break
             }
-            removeCall(
-                call.callID,
-                reason: .disconnected(
-                    result: notify.resultCode,
-                    error: notify.errorCode,
-                    cause: notify.causeCode,
-                    statistics: notify.callStatistics.printable
-                ),
-                into: &actions
-            )
+            handle(.disconnectNotified(notify), forCall: call.callID, message, now: now, into: &actions)
         case (.established, .wanErrorNotify(let notify)):
             // RFC 2637 §2.14: "Peer's Call ID" is the PNS's own Call ID.
             guard calls[notify.peerCallID] != nil else {
@@ -371,12 +310,14 @@ public struct ControlConnection: Sendable {
         now: NIODeadline
     ) -> [ControlAction] {
         guard state == .established, calls[callID] == nil else { return [] }
-        calls[callID] = Call(
-            state: .waitReply,
-            callID: callID,
-            peerCallID: nil,
-            direction: .outgoing,
-            deadline: now + configuration.callStateTimeout
+        calls.store(
+            Call(
+                state: .waitReply,
+                callID: callID,
+                peerCallID: nil,
+                direction: .outgoing,
+                deadline: now + configuration.callStateTimeout
+            )
         )
         let request = OutgoingCallRequest(
             callID: callID,
@@ -397,12 +338,14 @@ public struct ControlConnection: Sendable {
         now: NIODeadline
     ) -> [ControlAction] {
         guard state == .established, calls[callID] == nil else { return [] }
-        calls[callID] = Call(
-            state: .waitReply,
-            callID: callID,
-            peerCallID: nil,
-            direction: .incoming,
-            deadline: now + configuration.callStateTimeout
+        calls.store(
+            Call(
+                state: .waitReply,
+                callID: callID,
+                peerCallID: nil,
+                direction: .incoming,
+                deadline: now + configuration.callStateTimeout
+            )
         )
         let request = IncomingCallRequest(
             callID: callID,
@@ -422,7 +365,7 @@ public struct ControlConnection: Sendable {
             refuse(offer, error: .none, into: &actions)
             return
         }
-        if offers[peerID] != nil || calls.values.contains(where: { $0.peerCallID == peerID }) {
+        if calls.knows(peerCallID: peerID) {
             actions.append(.violation(.duplicateCall(peerCallID: peerID)))
             refuse(offer, error: .badCallID, into: &actions)
             return
@@ -445,7 +388,7 @@ public struct ControlConnection: Sendable {
             call.framing = .asynchronous
             _ = request
         }
-        offers[peerID] = call
+        calls.storeOffer(call)
         actions.append(.callOffered(offer))
     }
 
@@ -474,7 +417,7 @@ public struct ControlConnection: Sendable {
 
     /// Answers a `.callOffered`: with a Call ID to accept, nil to refuse (no resources).
     public mutating func answerCall(peerCallID: UInt16, with callID: UInt16?, now: NIODeadline) -> [ControlAction] {
-        guard state == .established, var call = offers.removeValue(forKey: peerCallID), let offer = call.offer else {
+        guard state == .established, let call = calls.takeOffer(peerCallID: peerCallID), let offer = call.offer else {
             return []
         }
         var actions: [ControlAction] = []
@@ -482,118 +425,57 @@ public struct ControlConnection: Sendable {
             refuse(offer, error: .noResource, into: &actions)
             return actions
         }
-        call.callID = callID
-        call.offer = nil
-        switch offer {
-        case .outgoing:
-            // RFC 2637 §3.2.4.1: a VPN "call" connects at once.
-            call.state = .established
-            call.deadline = nil
-            calls[callID] = call
-            actions.append(
-                .send(
-                    .outgoingCallReply(
-                        OutgoingCallReply(
-                            callID: callID,
-                            peerCallID: peerCallID,
-                            resultCode: .connected,
-                            connectSpeed: call.connectSpeed == 0 ? 100_000_000 : call.connectSpeed,
-                            receiveWindowSize: configuration.receiveWindow,
-                            processingDelay: configuration.processingDelay
-                        )
-                    )
-                )
-            )
-            actions.append(.callConnected(CallInformation(call)))
-        case .incoming:
-            call.state = .waitConnect
-            call.deadline = now + configuration.callStateTimeout
-            calls[callID] = call
-            actions.append(
-                .send(
-                    .incomingCallReply(
-                        IncomingCallReply(
-                            callID: callID,
-                            peerCallID: peerCallID,
-                            resultCode: .connect,
-                            receiveWindowSize: configuration.receiveWindow,
-                            transmitDelay: configuration.processingDelay
-                        )
-                    )
-                )
-            )
-        }
+        var answered = call
+        let outcomes = answered.handle(
+            .answered(callID: callID),
+            role: configuration.role,
+            configuration: configuration,
+            now: now
+        )
+        // From here on the call is kept under our Call ID.
+        perform(outcomes, call: answered, message: offer.messageType, into: &actions)
         return actions
     }
 
-    private mutating func receiveOutgoingCallReply(_ reply: OutgoingCallReply, into actions: inout [ControlAction]) {
-        guard configuration.role == .pns, var call = calls[reply.peerCallID], call.state == .waitReply,
-            call.direction == .outgoing
-        else {
-            actions.append(.violation(.unknownCall(.outgoingCallReply, callID: reply.peerCallID)))
-            return
-        }
-        guard reply.resultCode == .connected else {
-            removeCall(
-                call.callID,
-                reason: .outgoingCallRefused(result: reply.resultCode, error: reply.errorCode, cause: reply.causeCode),
-                into: &actions
-            )
-            return
-        }
-        call.state = .established
-        call.deadline = nil
-        call.peerCallID = reply.callID
-        call.peerWindow = reply.receiveWindowSize
-        call.peerProcessingDelay = reply.processingDelay
-        call.connectSpeed = reply.connectSpeed
-        call.framing = .asynchronous
-        calls[call.callID] = call
-        actions.append(.callConnected(CallInformation(call)))
-    }
-
-    private mutating func receiveIncomingCallReply(
-        _ reply: IncomingCallReply,
+    /// Runs `event` on the call with our Call ID `callID` (a violation when there is none).
+    private mutating func handle(
+        _ event: Call.Event,
+        forCall callID: UInt16,
+        _ message: ControlMessage,
         now: NIODeadline,
         into actions: inout [ControlAction]
     ) {
-        guard configuration.role == .pac, var call = calls[reply.peerCallID], call.state == .waitReply,
-            call.direction == .incoming
-        else {
-            actions.append(.violation(.unknownCall(.incomingCallReply, callID: reply.peerCallID)))
+        guard var call = calls[callID] else {
+            actions.append(.violation(.unknownCall(message.messageType, callID: callID)))
             return
         }
-        guard reply.resultCode == .connect else {
-            removeCall(
-                call.callID,
-                reason: .incomingCallRefused(result: reply.resultCode, error: reply.errorCode),
-                into: &actions
-            )
-            return
+        let outcomes = call.handle(event, role: configuration.role, configuration: configuration, now: now)
+        perform(outcomes, call: call, message: message.messageType, into: &actions)
+    }
+
+    /// Carries out what a call's machine returned.
+    private mutating func perform(
+        _ outcomes: [Call.Outcome],
+        call: Call,
+        message: ControlMessageType,
+        into actions: inout [ControlAction]
+    ) {
+        var removed = false
+        for outcome in outcomes {
+            switch outcome {
+            case .send(let message): actions.append(.send(message))
+            case .connected:
+                calls.store(call)
+                actions.append(.callConnected(CallInformation(call)))
+            case .removed(let reason):
+                removed = true
+                removeCall(call.callID, reason: reason, into: &actions)
+            case .unexpected:
+                actions.append(.violation(.unknownCall(message, callID: call.callID)))
+                return
+            }
         }
-        // RFC 2637 §3.2.3.1: answer the call, send Incoming-Call-Connected.
-        call.state = .established
-        call.deadline = nil
-        call.peerCallID = reply.callID
-        call.peerWindow = reply.receiveWindowSize
-        call.peerProcessingDelay = reply.transmitDelay
-        call.framing = .asynchronous
-        call.connectSpeed = 100_000_000
-        calls[call.callID] = call
-        actions.append(
-            .send(
-                .incomingCallConnected(
-                    IncomingCallConnected(
-                        peerCallID: reply.callID,
-                        connectSpeed: call.connectSpeed,
-                        receiveWindowSize: configuration.receiveWindow,
-                        transmitDelay: configuration.processingDelay,
-                        framingType: .asynchronous
-                    )
-                )
-            )
-        )
-        actions.append(.callConnected(CallInformation(call)))
+        if !removed { calls.store(call) }
     }
 
     /// Clears one of our calls: the PNS sends Call-Clear-Request and waits for the
@@ -605,24 +487,8 @@ public struct ControlConnection: Sendable {
     ) -> [ControlAction] {
         var actions: [ControlAction] = []
         guard state == .established || state == .waitStopReply, var call = calls[callID] else { return actions }
-        switch configuration.role {
-        case .pns:
-            guard let peerCallID = call.peerCallID, call.state == .established || call.state == .waitConnect else {
-                // Nothing was agreed with the peer yet: just forget it.
-                removeCall(callID, reason: .local, into: &actions)
-                return actions
-            }
-            guard call.state != .waitDisconnect else { return actions }
-            _ = peerCallID
-            call.state = .waitDisconnect
-            call.deadline = now + configuration.callStateTimeout
-            calls[callID] = call
-            // RFC 2637 §2.12: Call-Clear-Request carries the PNS's own Call ID.
-            actions.append(.send(.callClearRequest(CallClearRequest(callID: callID))))
-        case .pac:
-            actions.append(.send(.callDisconnectNotify(CallDisconnectNotify(callID: callID, resultCode: result))))
-            removeCall(callID, reason: .local, into: &actions)
-        }
+        let outcomes = call.handle(.clear(result), role: configuration.role, configuration: configuration, now: now)
+        perform(outcomes, call: call, message: .callClearRequest, into: &actions)
         return actions
     }
 
@@ -636,9 +502,8 @@ public struct ControlConnection: Sendable {
     /// Call ID); accel-ppp 1.14 sends ours. Either is taken when it names exactly one call, the
     /// RFC's reading first; the quirk is reported once.
     private mutating func callNamedByDisconnect(_ id: UInt16, into actions: inout [ControlAction]) -> Call? {
-        let byPeerID = calls.values.filter { $0.peerCallID == id }
-        if byPeerID.count == 1 { return byPeerID.first }
-        guard byPeerID.isEmpty, let call = calls[id] else { return nil }
+        if let call = calls.call(peerCallID: id) { return call }
+        guard let call = calls[id] else { return nil }
         if reportedQuirks.insert(.disconnectNotifyWithOurCallID(0)).inserted {
             actions.append(.peerQuirk(.disconnectNotifyWithOurCallID(id)))
         }
@@ -646,7 +511,7 @@ public struct ControlConnection: Sendable {
     }
 
     private mutating func removeCall(_ callID: UInt16, reason: CallClearReason, into actions: inout [ControlAction]) {
-        guard calls.removeValue(forKey: callID) != nil else { return }
+        guard calls.remove(callID) != nil else { return }
         actions.append(.callCleared(callID: callID, reason: reason))
     }
 
@@ -690,8 +555,8 @@ public struct ControlConnection: Sendable {
     }
 
     private mutating func clearAllCalls(into actions: inout [ControlAction]) {
-        for id in calls.keys.sorted() { removeCall(id, reason: .controlConnectionClosed, into: &actions) }
-        offers.removeAll()
+        for id in calls.ids { removeCall(id, reason: .controlConnectionClosed, into: &actions) }
+        calls.removeAllOffers()
     }
 
     private mutating func close(
@@ -737,10 +602,7 @@ public struct ControlConnection: Sendable {
             idleDeadline = now + configuration.echoInterval
         }
         // RFC 2637 §3.2.1: a call stuck in a transition closes the whole connection.
-        let stuck =
-            (calls.values.filter { ($0.deadline.map { now >= $0 }) ?? false }.map(\.callID)
-            + offers.values.filter { ($0.deadline.map { now >= $0 }) ?? false }.compactMap(\.peerCallID)).min()
-        if let stuck {
+        if let stuck = calls.overdue(now: now) {
             close(.callTimeout(callID: stuck), into: &actions)
         }
         return actions
@@ -769,20 +631,6 @@ extension PeerInformation {
             firmwareRevision: reply.firmwareRevision,
             hostName: reply.hostName.printable,
             vendor: reply.vendor.printable
-        )
-    }
-}
-
-extension CallInformation {
-    init(_ call: ControlConnection.Call) {
-        self.init(
-            callID: call.callID,
-            peerCallID: call.peerCallID ?? 0,
-            direction: call.direction,
-            peerWindow: call.peerWindow,
-            peerProcessingDelay: call.peerProcessingDelay,
-            framing: call.framing,
-            connectSpeed: call.connectSpeed
         )
     }
 }

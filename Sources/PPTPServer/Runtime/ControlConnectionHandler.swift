@@ -338,8 +338,7 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
         let now = NIODeadline.now()
         switch event {
         case .verify(let request):
-            let (verdict, addresses) = decide(request, key: key, call: &call, now: now)
-            server.dataPlane?.submit(.verdict(key, verdict, addresses: addresses))
+            verify(request, key: key, now: now)
         case .ppp(let pppEvent):
             switch pppEvent {
             case .authenticated(let user, let method):
@@ -358,9 +357,7 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
                     $0.address = settings.peerAddress.description
                     $0.networkUp = true
                 }
-                logger.info(
-                    "session start: user \"\(call.user ?? "?")\" from \(peerDescription) call \(key.callID) address \(settings.peerAddress) auth \(call.method?.rawValue ?? "none")"
-                )
+                server.events.publish(.started(description(of: call)))
             case .down(let reason):
                 call.down = reason
                 calls[key.callID] = call
@@ -375,18 +372,17 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
             calls[key.callID] = nil
             server.router.unregister(key)
             let record = server.state.release(key, peer: peerDescription, authenticated: call.authenticated)
-            let duration = Double((now - call.connectedAt).nanoseconds) / 1e9
-            let reason = call.down?.description ?? statistics.downReason ?? "call cleared"
-            if call.networkUp {
-                logger.info(
-                    "session end: user \"\(call.user ?? record?.user ?? "?")\" from \(peerDescription) address \(call.address?.description ?? "-") duration \((duration * 10).rounded() / 10) s, received \(statistics.bytesIn) bytes, sent \(statistics.bytesOut) bytes: \(reason)"
+            var session = description(of: call)
+            session.user = session.user ?? record?.user
+            server.events.publish(
+                .ended(
+                    session,
+                    statistics,
+                    seconds: Double((now - call.connectedAt).nanoseconds) / 1e9,
+                    reason: call.down.map { .ppp($0) } ?? .callCleared,
+                    wasUp: call.networkUp
                 )
-            } else if case .authenticationFailed? = call.down {
-                // Already said once, as a warning, when the verdict was given.
-                logger.debug("call \(key.callID) from \(peerDescription) ended before the network was up: \(reason)")
-            } else {
-                logger.info("call \(key.callID) from \(peerDescription) ended before the network was up: \(reason)")
-            }
+            )
             if calls.isEmpty && !closing && engine.isEstablished {
                 // As Windows and pptpd do: the last call gone, stop the control connection.
                 perform(engine.stop(reason: .none, now: now))
@@ -396,15 +392,22 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
         calls[key.callID] = call
     }
 
+    private func description(of call: Call) -> SessionDescription {
+        SessionDescription(
+            key: call.key,
+            user: call.user,
+            method: call.method,
+            address: call.address,
+            encryption: nil
+        )
+    }
+
     /// The verdict on a login: the user's back-off first (no password is checked for a user that
-    /// is backed off, from an address it has not logged in from), then the secrets, then room for
-    /// one more session. Failures are counted per address and per user (issue 22 item 11).
-    private func decide(
-        _ request: AuthenticationRequest,
-        key: SessionKey,
-        call: inout Call,
-        now: NIODeadline
-    ) -> (AuthenticationVerdict, IPCPNegotiator.Role?) {
+    /// is backed off, from an address it has not logged in from), then the backend, then an address
+    /// and room for one more session. Failures are counted per address and per user (issue 22
+    /// item 11). A backend that answers from memory is asked at once; one that needs a round trip
+    /// (RADIUS) answers later, on this loop.
+    private func verify(_ request: AuthenticationRequest, key: SessionKey, now: NIODeadline) {
         let peerName = peerDescription
         let user = request.userName
         let (backedOff, logBackoff) = server.state.admission { admission -> (AdmissionRefusal?, Bool) in
@@ -414,17 +417,60 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
         if let backedOff {
             if logBackoff { logger.warning("refused login from \(peerName): \(backedOff) (said once a minute)") }
             server.state.admission { $0.recordFailure(peer: peerName, now: now) }
-            return (.reject(.authenticationFailure, message: "Access denied"), nil)
+            server.events.publish(
+                .authenticationFailed(user: user, peer: peer, method: request.method, code: .authenticationFailure)
+            )
+            server.dataPlane?.submit(
+                .verdict(key, .reject(.authenticationFailure, message: "Access denied"), addresses: nil)
+            )
+            return
         }
-        let (verdict, addresses, note) = server.verify(request, key: key)
+        let name = server.configuration.name
+        if let immediate = server.backend as? any ImmediateAuthenticationBackend {
+            finishVerification(request, key: key, decision: immediate.decideNow(request, server: name))
+            return
+        }
+        guard let loop = context?.eventLoop else { return }
+        let backend = server.backend
+        let peerAddress = peer
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        let promise = loop.makePromise(of: BackendDecision.self)
+        promise.completeWithTask { await backend.decide(request, peer: peerAddress, server: name) }
+        promise.futureResult.whenSuccess { decision in
+            bound.value.finishVerification(request, key: key, decision: decision)
+        }
+    }
+
+    private func finishVerification(_ request: AuthenticationRequest, key: SessionKey, decision: BackendDecision) {
+        // The call may have gone while the backend thought.
+        guard var call = calls[key.callID], call.key == key else { return }
+        let now = NIODeadline.now()
+        let peerName = peerDescription
+        let user = request.userName
+        var verdict = decision.verdict
+        var addresses: IPCPNegotiator.Role?
+        var note = decision.note
+        if case .accept = verdict {
+            switch server.assignAddress(for: key, restriction: decision.addresses) {
+            case .success(let role): addresses = role
+            case .failure(let failure):
+                // Authenticated, but no address: refuse with a clear reason rather than a link that
+                // cannot carry IP.
+                verdict = .reject(.authenticationFailure, message: "No address available")
+                note = failure.description
+            }
+        }
         switch verdict {
         case .accept:
             if let full = server.state.admission({ $0.authenticate(peer: peerName) }) {
                 logger.warning("refused user \"\(user)\" from \(peerName) after authentication: \(full)")
-                return (.reject(.authenticationFailure, message: "Server full"), nil)
+                verdict = .reject(.authenticationFailure, message: "Server full")
+                addresses = nil
+                break
             }
             server.state.admission { $0.recordSuccess(user: user, peer: peerName, now: now) }
             call.authenticated = true
+            calls[key.callID] = call
             releaseUnauthenticatedConnection()
             logger.debug("user \"\(user)\" authenticated with \(request.method)")
         case .reject(let code, _):
@@ -436,8 +482,9 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
                 "authentication failed for user \"\(user)\" from \(peerName) (\(request.method)): \(note), E=\(code.rawValue)"
             )
             if let backoff, log { logger.warning("\(backoff)") }
+            server.events.publish(.authenticationFailed(user: user, peer: peer, method: request.method, code: code))
         }
-        return (verdict, addresses)
+        server.dataPlane?.submit(.verdict(key, verdict, addresses: addresses))
     }
 
     /// PPP is over: clear the call (Call-Disconnect-Notify) and let the data plane drop it.

@@ -27,9 +27,13 @@ public final class PPTPServerRuntime: Sendable {
         var socket: RawGRESocket
     }
 
-    public init(configuration: ServerConfiguration, secrets: ChapSecrets, logger: Logger) {
+    public convenience init(configuration: ServerConfiguration, secrets: ChapSecrets, logger: Logger) {
+        self.init(configuration: configuration, backend: ChapSecretsBackend(secrets), logger: logger)
+    }
+
+    public init(configuration: ServerConfiguration, backend: any AuthenticationBackend, logger: Logger) {
         self.configuration = configuration
-        self.context = ServerContext(configuration: configuration, secrets: secrets, logger: logger)
+        self.context = ServerContext(configuration: configuration, backend: backend, logger: logger)
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     }
 
@@ -139,6 +143,11 @@ public final class PPTPServerRuntime: Sendable {
         self.resources.withLockedValue { $0 = nil }
         try? await group.shutdownGracefully()
         context.logger.info("server stopped")
+    }
+
+    /// Adds a reader of the session events (accounting, metrics); call before `start`.
+    public func observeSessions(_ observer: any SessionObserver) {
+        context.events.add(observer)
     }
 
     /// The live sessions with their counters, for `pptp status`.

@@ -13,19 +13,19 @@ final class ServerContext: Sendable {
     let router = SessionRouter()
     let logger: Logger
     let startTime = NIODeadline.now()
-    private let secretsBox: NIOLockedValueBox<ChapSecrets>
+    /// Who may log in (the secrets file; RADIUS next).
+    let backend: any AuthenticationBackend
+    /// Session starts, ends and refused logins, for the log, accounting and metrics.
+    let events = SessionEvents()
     private let dataPlaneBox = NIOLockedValueBox<(any DataPlaneControl)?>(nil)
 
-    init(configuration: ServerConfiguration, secrets: ChapSecrets, logger: Logger) {
+    init(configuration: ServerConfiguration, backend: any AuthenticationBackend, logger: Logger) {
         self.configuration = configuration
         self.state = ServerState(configuration: configuration)
-        self.secretsBox = NIOLockedValueBox(secrets)
+        self.backend = backend
         self.logger = logger
+        events.add(SessionLog(logger: logger))
     }
-
-    var secrets: ChapSecrets { secretsBox.withLockedValue { $0 } }
-
-    func replaceSecrets(_ secrets: ChapSecrets) { secretsBox.withLockedValue { $0 = secrets } }
 
     var dataPlane: (any DataPlaneControl)? { dataPlaneBox.withLockedValue { $0 } }
 
@@ -67,31 +67,18 @@ final class ServerContext: Sendable {
         )
     }
 
-    /// Verifies credentials against the secrets file and picks the user's address.
-    func verify(
-        _ request: AuthenticationRequest,
-        key: SessionKey
-    ) -> (AuthenticationVerdict, IPCPNegotiator.Role?, String) {
-        guard let entry = secrets.entry(forUser: request.userName, server: configuration.name) else {
-            return (.reject(.authenticationFailure, message: "Access denied"), nil, "unknown user")
-        }
-        let outcome = CredentialVerifier.verify(request, secret: entry.secret)
-        guard case .accept = outcome.verdict else {
-            return (outcome.verdict, nil, "wrong password or response")
-        }
-        switch state.assignAddress(for: key, restriction: entry.addresses) {
-        case .success(let address):
-            let role = IPCPNegotiator.Role.assigning(
+    /// The addresses IPCP will use for an authenticated user: a fixed one it may have, or one from the pool.
+    func assignAddress(
+        for key: SessionKey,
+        restriction: ChapSecretEntry.AddressRestriction
+    ) -> Result<IPCPNegotiator.Role, ServerState.AddressFailure> {
+        state.assignAddress(for: key, restriction: restriction).map { address in
+            .assigning(
                 local: configuration.localAddress,
                 peer: address,
                 dns: configuration.dns,
                 nbns: configuration.nbns
             )
-            return (outcome.verdict, role, "ok")
-        case .failure(let failure):
-            // Authenticated, but no address: refuse with a clear reason rather than a link that
-            // cannot carry IP.
-            return (.reject(.authenticationFailure, message: "No address available"), nil, failure.description)
         }
     }
 }

@@ -497,7 +497,7 @@ struct ControlPair {
             return
         }
         #expect(cleared == 5)
-        #expect(pair.pns.calls.keys.sorted() == [6])
+        #expect(pair.pns.calls.ids == [6])
     }
 
     @Test func framingLossClosesTheConnection() {
