@@ -115,7 +115,7 @@ final class ClientControlHandler: ChannelInboundHandler {
         stopping = true
         if outcome == nil { outcome = .stopped }
         if let key, pppDown == nil {
-            dataPlane.submit(.close(key, reason: "User request"))
+            dataPlane.submit(.close(key, reason: .userRequest))
         } else {
             hangUp()
         }

@@ -122,7 +122,7 @@ import Testing
         try harness.connectCall()
         let key = try #require(harness.key)
         harness.handler.stop()
-        harness.handler.dataPlaneEvent(.ppp(.down(.localClose("User request"))))
+        harness.handler.dataPlaneEvent(.ppp(.down(.localClose(.userRequest))))
         guard case .callClearRequest(let clear)? = try harness.sent() else {
             Issue.record("no Call-Clear-Request")
             return

@@ -9,39 +9,36 @@ import NIOCore
 /// configured by the session as the NCPs open and used directly by the tunnel for every packet.
 public struct PPPSession: Sendable {
     public let configuration: PPPSessionConfiguration
-    public private(set) var phase: PPPPhase = .dead
+    public internal(set) var phase: PPPPhase = .dead
     public var dataPath = PPPDataPath()
-    public private(set) var counters = PPPControlCounters()
+    public internal(set) var counters = PPPControlCounters()
     /// Why the session ended, once it has.
-    public private(set) var downReason: PPPDownReason?
+    public internal(set) var downReason: PPPDownReason?
 
-    public private(set) var lcp: NegotiationAutomaton<LCPNegotiator>
-    public private(set) var ccp: NegotiationAutomaton<CCPNegotiator>
-    public private(set) var ipcp: NegotiationAutomaton<IPCPNegotiator>
-    public private(set) var ipv6cp: NegotiationAutomaton<IPV6CPNegotiator>?
-    public private(set) var authenticator: Authenticator?
-    public private(set) var authenticatingPeer: AuthenticatingPeer?
+    public internal(set) var lcp: NegotiationAutomaton<LCPNegotiator>
+    public internal(set) var ccp: NegotiationAutomaton<CCPNegotiator>
+    public internal(set) var ipcp: NegotiationAutomaton<IPCPNegotiator>
+    public internal(set) var ipv6cp: NegotiationAutomaton<IPV6CPNegotiator>?
+    public internal(set) var authenticator: Authenticator?
+    public internal(set) var authenticatingPeer: AuthenticatingPeer?
 
     /// The user the peer authenticated as (server), or we authenticated as (client).
-    public private(set) var userName: String?
-    public private(set) var authenticationMethod: AuthenticationMethod?
-    public private(set) var network: IPv4NetworkSettings?
-    private var keys: MPPEKeyMaterial?
-    private var random: any RandomNumberGenerator & Sendable
+    public internal(set) var userName: String?
+    public internal(set) var authenticationMethod: AuthenticationMethod?
+    public internal(set) var network: IPv4NetworkSettings?
+    var keys: MPPEKeyMaterial?
+    var random: any RandomNumberGenerator & Sendable
 
-    private var pendingDownReason: PPPDownReason?
-    private var handshakeDeadline: NIODeadline?
-    private var ncpsOpened = false
+    var pendingDownReason: PPPDownReason?
+    var handshakeDeadline: NIODeadline?
+    var ncpsOpened = false
     /// IPCP and IPV6CP Configure-Requests that arrived before their NCP was opened, replayed when it opens
     /// (see `holdEarlyRequest`).
-    private var earlyRequests = EarlyNCPRequests()
-    private var authenticationPending: (peer: Bool, local: Bool) = (false, false)
+    var earlyRequests = EarlyNCPRequests()
+    var authenticationPending: (peer: Bool, local: Bool) = (false, false)
 
-    // LCP echo keepalive (RFC 1661 §5.8).
-    private var nextEcho: NIODeadline?
-    private var unansweredEchoes = 0
-    private var echoIdentifier: UInt8 = 0
-    private var echoSentAt: [UInt8: NIODeadline] = [:]
+    /// LCP echo keepalive (RFC 1661 §5.8).
+    var keepalive: LCPKeepalive
 
     public init(
         configuration: PPPSessionConfiguration,
@@ -49,6 +46,7 @@ public struct PPPSession: Sendable {
     ) {
         self.configuration = configuration
         self.random = random
+        self.keepalive = LCPKeepalive(interval: configuration.echoInterval, failures: configuration.echoFailures)
         var lcpConfig = LCPNegotiator.Configuration()
         lcpConfig.mru = configuration.mru
         lcpConfig.requestACCM = configuration.requestACCM
@@ -93,7 +91,7 @@ public struct PPPSession: Sendable {
         next = earliestDeadline(next, ipv6cp?.nextDeadline)
         next = earliestDeadline(next, authenticator?.nextDeadline)
         next = earliestDeadline(next, authenticatingPeer?.nextDeadline)
-        next = earliestDeadline(next, nextEcho)
+        next = earliestDeadline(next, keepalive.nextDeadline)
         return earliestDeadline(next, handshakeDeadline)
     }
 
@@ -114,13 +112,13 @@ public struct PPPSession: Sendable {
     }
 
     /// Closes the link politely: LCP Terminate-Request with `reason`.
-    public mutating func close(reason: String, now: NIODeadline) -> [PPPSessionAction] {
+    public mutating func close(_ reason: LocalCloseReason, now: NIODeadline) -> [PPPSessionAction] {
         guard downReason == nil else { return [] }
         if pendingDownReason == nil { pendingDownReason = .localClose(reason) }
         var actions: [PPPSessionAction] = []
         closeNetwork(now: now, into: &actions)
         phase = .terminate
-        handleLCP(lcp.handle(.close(reason: Array(reason.utf8)), now: now), now: now, into: &actions)
+        handleLCP(lcp.handle(.close(reason: Array(reason.terminateText.utf8)), now: now), now: now, into: &actions)
         return actions
     }
 
@@ -149,7 +147,7 @@ public struct PPPSession: Sendable {
         guard downReason == nil, phase != .dead else { return [] }
         counters.framesReceived += 1
         // Any traffic proves the peer alive (pppd's lcp-echo-adaptive).
-        unansweredEchoes = 0
+        keepalive.peerIsAlive()
         var actions: [PPPSessionAction] = []
         if protocolNumber == .lcp {
             guard let packet = try? ControlPacket(parsing: information) else {
@@ -199,11 +197,7 @@ public struct PPPSession: Sendable {
                 counters.discardedBeforePhase += 1
                 return actions
             }
-            if var automaton = ipv6cp {
-                let result = automaton.handle(.received(packet), now: now)
-                ipv6cp = automaton
-                handleIPV6CP(result, now: now, into: &actions)
-            }
+            driveIPV6CP(.received(packet), now: now, into: &actions)
         default:
             // RFC 1661 §5.7: an unknown (or disabled) protocol is Protocol-Rejected.
             protocolReject(protocolNumber, information: information, now: now, into: &actions)
@@ -217,7 +211,7 @@ public struct PPPSession: Sendable {
     /// restart period (3 s) to send it again: accel-ppp sends its IPCP request right after CHAP Success,
     /// Windows before CCP opens. RFC 1661 §3.5 only says NCP packets are handled in the Network phase, so
     /// the latest request is kept and handled as if it arrived when the NCP opens (`openIPNCPs`).
-    private mutating func holdEarlyRequest(_ packet: ControlPacket, for protocolNumber: PPPProtocolNumber) -> Bool {
+    mutating func holdEarlyRequest(_ packet: ControlPacket, for protocolNumber: PPPProtocolNumber) -> Bool {
         guard packet.code == .configureRequest, !ncpsOpened, phase == .authenticate || phase == .network else {
             return false
         }
@@ -226,7 +220,7 @@ public struct PPPSession: Sendable {
         return true
     }
 
-    private func isKnown(_ protocolNumber: PPPProtocolNumber) -> Bool {
+    func isKnown(_ protocolNumber: PPPProtocolNumber) -> Bool {
         [.lcp, .pap, .chap, .ccp, .ipcp].contains(protocolNumber) || (protocolNumber == .ipv6cp && ipv6cp != nil)
     }
 
@@ -253,7 +247,7 @@ public struct PPPSession: Sendable {
     /// `.echoReply(roundTrip:)`.
     public mutating func probeLiveness(now: NIODeadline) -> [PPPSessionAction] {
         guard lcp.isOpened, downReason == nil else { return [] }
-        return [sendEcho(now: now)]
+        return [echoRequest(keepalive.request(now: now))]
     }
 
     /// Stateful MPPE lost a packet: ask the peer to flush (RFC 3078 §8.2, CCP Reset-Request).
@@ -271,7 +265,7 @@ public struct PPPSession: Sendable {
             handshakeDeadline = nil
             let stuck = phase
             pendingDownReason = pendingDownReason ?? .handshakeTimeout(stuck)
-            actions += close(reason: "Link set-up timed out", now: now)
+            actions += close(.handshakeTimeout, now: now)
         }
         if let deadline = lcp.nextDeadline, now >= deadline {
             handleLCP(lcp.handle(.timeout, now: now), now: now, into: &actions)
@@ -292,19 +286,14 @@ public struct PPPSession: Sendable {
         if let deadline = ipcp.nextDeadline, now >= deadline {
             handleIPCP(ipcp.handle(.timeout, now: now), now: now, into: &actions)
         }
-        if var automaton = ipv6cp, let deadline = automaton.nextDeadline, now >= deadline {
-            let result = automaton.handle(.timeout, now: now)
-            ipv6cp = automaton
-            handleIPV6CP(result, now: now, into: &actions)
-        }
-        if let deadline = nextEcho, now >= deadline, downReason == nil {
-            if unansweredEchoes >= configuration.echoFailures {
-                // pppd: "No response to N echo-requests", then LCP Terminate.
-                nextEcho = nil
-                pendingDownReason = pendingDownReason ?? .echoTimeout(unanswered: unansweredEchoes)
-                actions += close(reason: "Peer not responding", now: now)
-            } else {
-                actions.append(sendEcho(now: now))
+        if let deadline = ipv6cp?.nextDeadline, now >= deadline { driveIPV6CP(.timeout, now: now, into: &actions) }
+        if downReason == nil {
+            switch keepalive.due(now: now) {
+            case .nothing: break
+            case .sendRequest(let identifier): actions.append(echoRequest(identifier))
+            case .giveUp(let unanswered):
+                pendingDownReason = pendingDownReason ?? .echoTimeout(unanswered: unanswered)
+                actions += close(.peerNotResponding, now: now)
             }
         }
         return actions
@@ -312,7 +301,17 @@ public struct PPPSession: Sendable {
 
     // MARK: - LCP
 
-    private func controlFrame(_ protocolNumber: PPPProtocolNumber, _ packet: ControlPacket) -> PPPFrame {
+    /// Sends `packet` of a control protocol (counted).
+    mutating func emit(
+        _ protocolNumber: PPPProtocolNumber,
+        _ packet: ControlPacket,
+        into actions: inout [PPPSessionAction]
+    ) {
+        counters.framesSent += 1
+        actions.append(.send(controlFrame(protocolNumber, packet)))
+    }
+
+    func controlFrame(_ protocolNumber: PPPProtocolNumber, _ packet: ControlPacket) -> PPPFrame {
         // RFC 1661 §6.6: LCP packets are always sent with Address and Control; other control
         // protocols follow what was negotiated (pppd omits them with ACFC, as capture 01 shows).
         let compressAC = protocolNumber != .lcp && lcp.negotiator.agreed.sendACFC && lcp.isOpened
@@ -324,7 +323,7 @@ public struct PPPSession: Sendable {
         return PPPFrame(header: header, information: ByteBuffer(bytes: packet.bytes))
     }
 
-    private mutating func handleLCP(
+    mutating func handleLCP(
         _ results: [NegotiationAutomaton<LCPNegotiator>.Action],
         now: NIODeadline,
         into actions: inout [PPPSessionAction]
@@ -332,13 +331,12 @@ public struct PPPSession: Sendable {
         for result in results {
             switch result {
             case .send(let packet):
-                counters.framesSent += 1
-                actions.append(.send(controlFrame(.lcp, packet)))
+                emit(.lcp, packet, into: &actions)
             case .thisLayerUp:
                 lcpUp(now: now, into: &actions)
             case .thisLayerDown:
                 closeNetwork(now: now, into: &actions)
-                nextEcho = nil
+                keepalive.stop()
                 if phase != .terminate && phase != .dead { phase = .establish }
             case .thisLayerStarted:
                 break  // the PPTP call is already up
@@ -357,15 +355,13 @@ public struct PPPSession: Sendable {
         }
     }
 
-    private mutating func lcpUp(now: NIODeadline, into actions: inout [PPPSessionAction]) {
+    mutating func lcpUp(now: NIODeadline, into actions: inout [PPPSessionAction]) {
         let agreed = lcp.negotiator.agreed
         dataPath.sendPFC = agreed.sendPFC
         dataPath.sendACFC = agreed.sendACFC
         dataPath.peerMRU = Int(agreed.peerMRU)
         actions.append(.event(.linkEstablished(agreed)))
-        if let interval = configuration.echoInterval {
-            nextEcho = now + interval
-        }
+        keepalive.start(now: now)
         phase = .authenticate
 
         // Policy checks that need LCP's answer, before any secret is sent.
@@ -419,7 +415,7 @@ public struct PPPSession: Sendable {
         }
     }
 
-    private mutating func handleLCPExtra(
+    mutating func handleLCPExtra(
         _ message: LCPMessage,
         identifier: UInt8,
         now: NIODeadline,
@@ -439,9 +435,8 @@ public struct PPPSession: Sendable {
             actions.append(.send(controlFrame(.lcp, reply.packet(identifier: identifier))))
         case .echoReply:
             counters.echoRepliesReceived += 1
-            unansweredEchoes = 0
-            if let sent = echoSentAt.removeValue(forKey: identifier) {
-                actions.append(.event(.echoReply(roundTrip: now - sent)))
+            if let roundTrip = keepalive.replyReceived(identifier: identifier, now: now) {
+                actions.append(.event(.echoReply(roundTrip: roundTrip)))
             }
         case .protocolReject(let rejected, _):
             actions.append(.event(.protocolRejected(rejected)))
@@ -457,21 +452,15 @@ public struct PPPSession: Sendable {
         }
     }
 
-    private mutating func sendEcho(now: NIODeadline) -> PPPSessionAction {
-        echoIdentifier &+= 1
-        unansweredEchoes += 1
+    /// An LCP Echo-Request with our magic number (RFC 1661 §5.8).
+    mutating func echoRequest(_ identifier: UInt8) -> PPPSessionAction {
         counters.echoRequestsSent += 1
-        echoSentAt[echoIdentifier] = now
-        if echoSentAt.count > 8, let oldest = echoSentAt.min(by: { $0.value < $1.value })?.key {
-            echoSentAt[oldest] = nil
-        }
-        if let interval = configuration.echoInterval { nextEcho = now + interval }
         let request = LCPMessage.echoRequest(magic: lcp.negotiator.agreed.localMagic, data: [])
         counters.framesSent += 1
-        return .send(controlFrame(.lcp, request.packet(identifier: echoIdentifier)))
+        return .send(controlFrame(.lcp, request.packet(identifier: identifier)))
     }
 
-    private mutating func protocolReject(
+    mutating func protocolReject(
         _ protocolNumber: PPPProtocolNumber,
         information: [UInt8],
         now: NIODeadline,
@@ -486,7 +475,7 @@ public struct PPPSession: Sendable {
         actions.append(.send(controlFrame(.lcp, packet)))
     }
 
-    private mutating func protocolWasRejected(
+    mutating func protocolWasRejected(
         _ rejected: PPPProtocolNumber,
         now: NIODeadline,
         into actions: inout [PPPSessionAction]
@@ -514,253 +503,15 @@ public struct PPPSession: Sendable {
         }
     }
 
-    // MARK: - Authentication
-
-    private mutating func receiveAuthentication(
-        _ protocolNumber: PPPProtocolNumber,
-        _ packet: ControlPacket,
-        now: NIODeadline,
-        into actions: inout [PPPSessionAction]
-    ) {
-        // CHAP codes 2 (Response) and 7 (Change-Password) go to the authenticator; 1, 3, 4 to
-        // the peer. PAP: 1 to the authenticator, 2 and 3 to the peer.
-        let toAuthenticator =
-            protocolNumber == .pap ? packet.code.rawValue == 1 : [2, 7].contains(packet.code.rawValue)
-        if toAuthenticator, var machine = authenticator,
-            machine.method == (protocolNumber == .pap ? .pap : machine.method)
-        {
-            let result = machine.receive(packet, now: now)
-            authenticator = machine
-            handleAuthentication(result, now: now, into: &actions)
-        } else if !toAuthenticator, var machine = authenticatingPeer {
-            let result = machine.receive(packet, now: now)
-            authenticatingPeer = machine
-            handleAuthentication(result, now: now, into: &actions)
-        } else if phase == .network && authenticator == nil && authenticatingPeer == nil {
-            protocolReject(protocolNumber, information: packet.bytes, now: now, into: &actions)
-        }
-    }
-
-    private mutating func handleAuthentication(
-        _ results: [AuthenticationAction],
-        now: NIODeadline,
-        into actions: inout [PPPSessionAction]
-    ) {
-        for result in results {
-            switch result {
-            case .send(let protocolNumber, let packet):
-                counters.framesSent += 1
-                actions.append(.send(controlFrame(protocolNumber, packet)))
-            case .verify(let request):
-                actions.append(.verify(request))
-            case .succeeded(let user, let method, let material):
-                if configuration.role == .server {
-                    authenticationPending.peer = false
-                    keys = material
-                } else {
-                    authenticationPending.local = false
-                    keys = keys ?? material
-                }
-                userName = user
-                authenticationMethod = method
-                actions.append(.event(.authenticated(userName: user, method: method)))
-                if !authenticationPending.peer && !authenticationPending.local && phase == .authenticate {
-                    enterNetworkPhase(now: now, into: &actions)
-                }
-            case .failed(let failure):
-                fail(.authenticationFailed(failure), now: now, into: &actions)
-            case .passwordChanged:
-                actions.append(.event(.passwordChanged))
-            }
-        }
-    }
-
-    // MARK: - Network phase
-
-    private mutating func enterNetworkPhase(now: NIODeadline, into actions: inout [PPPSessionAction]) {
-        phase = .network
-        // NCPs are Up now and Opened only once encryption is settled; a request that comes
-        // before that waits for it (`holdEarlyRequest`).
-        handleIPCP(ipcp.handle(.up, now: now), now: now, into: &actions)
-        if var automaton = ipv6cp {
-            let result = automaton.handle(.up, now: now)
-            ipv6cp = automaton
-            handleIPV6CP(result, now: now, into: &actions)
-        }
-        let encryption = configuration.policy.encryption
-        if encryption.allowsEncryption && keys != nil {
-            handleCCP(ccp.handle(.open, now: now), now: now, into: &actions)
-            handleCCP(ccp.handle(.up, now: now), now: now, into: &actions)
-            if !encryption.required { openIPNCPs(now: now, into: &actions) }
-        } else if encryption.required {
-            fail(.encryptionNeedsMSCHAP(authenticationMethod), now: now, into: &actions)
-        } else {
-            openIPNCPs(now: now, into: &actions)
-        }
-    }
-
-    private mutating func openIPNCPs(now: NIODeadline, into actions: inout [PPPSessionAction]) {
-        guard !ncpsOpened, downReason == nil else { return }
-        ncpsOpened = true
-        handleIPCP(ipcp.handle(.open, now: now), now: now, into: &actions)
-        if let early = earlyRequests.ipcp {
-            earlyRequests.ipcp = nil
-            handleIPCP(ipcp.handle(.received(early), now: now), now: now, into: &actions)
-        }
-        if var automaton = ipv6cp {
-            var result = automaton.handle(.open, now: now)
-            if let early = earlyRequests.ipv6cp {
-                earlyRequests.ipv6cp = nil
-                result += automaton.handle(.received(early), now: now)
-            }
-            ipv6cp = automaton
-            handleIPV6CP(result, now: now, into: &actions)
-        }
-    }
-
-    private mutating func handleCCP(
-        _ results: [NegotiationAutomaton<CCPNegotiator>.Action],
-        now: NIODeadline,
-        into actions: inout [PPPSessionAction]
-    ) {
-        for result in results {
-            switch result {
-            case .send(let packet):
-                counters.framesSent += 1
-                actions.append(.send(controlFrame(.ccp, packet)))
-            case .thisLayerUp:
-                guard let sending = ccp.negotiator.sending, let receiving = ccp.negotiator.receiving, let keys,
-                    let (sendKey, receiveKey) = try? keys.keys(send: sending.strength, receive: receiving.strength)
-                else {
-                    if configuration.policy.encryption.required {
-                        fail(.negotiationFailed(.encryptionRefused), now: now, into: &actions)
-                    } else {
-                        openIPNCPs(now: now, into: &actions)
-                    }
-                    continue
-                }
-                dataPath.startEncryption(
-                    MPPEEncryptor(key: sendKey, mode: sending.mode, resetBehaviour: configuration.mppeResetBehaviour),
-                    MPPEDecryptor(
-                        key: receiveKey,
-                        mode: receiving.mode,
-                        resetBehaviour: configuration.mppeResetBehaviour,
-                        lateKeyCacheSize: receiving.mode == .stateless ? configuration.mppeLateKeyCache : 0
-                    )
-                )
-                actions.append(.event(.encryptionUp(send: sending, receive: receiving)))
-                openIPNCPs(now: now, into: &actions)
-            case .thisLayerDown:
-                // RFC 3078 §1: with MPPE required, losing it ends the data flow.
-                if configuration.policy.encryption.required {
-                    dataPath.ipv4Open = false
-                    dataPath.ipv6Open = false
-                }
-                dataPath.stopEncryption()
-            case .thisLayerStarted:
-                break
-            case .thisLayerFinished(let failure):
-                guard phase == .network, downReason == nil else { continue }
-                if configuration.policy.encryption.required {
-                    fail(.negotiationFailed(failure ?? .encryptionRefused), now: now, into: &actions)
-                } else {
-                    openIPNCPs(now: now, into: &actions)
-                }
-            case .deliver(let message, let identifier):
-                switch message {
-                case .resetRequest:
-                    // RFC 1962 §2.1 / RFC 3078 §8.2: flush the sender, acknowledge.
-                    dataPath.resetEncryptor()
-                    counters.framesSent += 1
-                    actions.append(.send(controlFrame(.ccp, CCPMessage.resetAck([]).packet(identifier: identifier))))
-                case .resetAck:
-                    break  // the decryptor resynchronises on the next FLUSHED packet
-                default:
-                    break
-                }
-            }
-        }
-    }
-
-    private mutating func handleIPCP(
-        _ results: [NegotiationAutomaton<IPCPNegotiator>.Action],
-        now: NIODeadline,
-        into actions: inout [PPPSessionAction]
-    ) {
-        for result in results {
-            switch result {
-            case .send(let packet):
-                counters.framesSent += 1
-                actions.append(.send(controlFrame(.ipcp, packet)))
-            case .thisLayerUp:
-                let agreed = ipcp.negotiator.agreed
-                let local = agreed.localAddress ?? .unspecified
-                var peer = agreed.peerAddress ?? .unspecified
-                var dns = agreed.dnsServers
-                if case .assigning(_, let assigned, let servers, _) = ipcp.negotiator.role {
-                    peer = assigned
-                    dns = servers
-                }
-                let settings = IPv4NetworkSettings(
-                    localAddress: local,
-                    peerAddress: peer,
-                    dnsServers: dns,
-                    largestDatagram: dataPath.largestDatagram
-                )
-                network = settings
-                dataPath.ipv4Open = true
-                handshakeDeadline = nil
-                actions.append(.event(.networkUp(settings)))
-            case .thisLayerDown:
-                dataPath.ipv4Open = false
-            case .thisLayerStarted:
-                break
-            case .thisLayerFinished(let failure):
-                dataPath.ipv4Open = false
-                // pppd: with no network protocol left, the link has no purpose.
-                if phase == .network && downReason == nil && !(ipv6cp?.isOpened ?? false) && ncpsOpened {
-                    fail(.negotiationFailed(failure ?? .addressRefused), now: now, into: &actions)
-                }
-            case .deliver:
-                break
-            }
-        }
-    }
-
-    private mutating func handleIPV6CP(
-        _ results: [NegotiationAutomaton<IPV6CPNegotiator>.Action],
-        now: NIODeadline,
-        into actions: inout [PPPSessionAction]
-    ) {
-        for result in results {
-            switch result {
-            case .send(let packet):
-                counters.framesSent += 1
-                actions.append(.send(controlFrame(.ipv6cp, packet)))
-            case .thisLayerUp:
-                if let automaton = ipv6cp, let local = automaton.negotiator.localIdentifier,
-                    let peer = automaton.negotiator.peerIdentifier
-                {
-                    dataPath.ipv6Open = true
-                    actions.append(.event(.ipv6Up(local: local, peer: peer)))
-                }
-            case .thisLayerDown, .thisLayerFinished:
-                dataPath.ipv6Open = false
-            case .thisLayerStarted, .deliver:
-                break
-            }
-        }
-    }
-
     // MARK: - Ending
 
-    private mutating func closeNetwork(now: NIODeadline, into actions: inout [PPPSessionAction]) {
+    mutating func closeNetwork(now: NIODeadline, into actions: inout [PPPSessionAction]) {
         dataPath.ipv4Open = false
         dataPath.ipv6Open = false
     }
 
     /// Ends the session for `reason`: LCP Terminate (the reason is reported once LCP finishes).
-    private mutating func fail(_ reason: PPPDownReason, now: NIODeadline, into actions: inout [PPPSessionAction]) {
+    mutating func fail(_ reason: PPPDownReason, now: NIODeadline, into actions: inout [PPPSessionAction]) {
         guard downReason == nil else { return }
         if pendingDownReason == nil { pendingDownReason = reason }
         guard phase != .terminate else { return }
@@ -776,7 +527,7 @@ public struct PPPSession: Sendable {
         }
     }
 
-    private mutating func finish(now: NIODeadline, into actions: inout [PPPSessionAction]) {
+    mutating func finish(now: NIODeadline, into actions: inout [PPPSessionAction]) {
         guard downReason == nil else { return }
         if let refused = lcp.negotiator.refusedPeerAuthentication ?? lcp.negotiator.refusedByPeer,
             authenticationMethod == nil, network == nil
@@ -791,10 +542,10 @@ public struct PPPSession: Sendable {
                 break
             }
         }
-        let reason = pendingDownReason ?? .localClose("")
+        let reason = pendingDownReason ?? .localClose(.other(""))
         downReason = reason
         phase = .dead
-        nextEcho = nil
+        keepalive.stop()
         handshakeDeadline = nil
         dataPath.ipv4Open = false
         dataPath.ipv6Open = false

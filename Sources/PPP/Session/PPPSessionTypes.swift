@@ -133,10 +133,40 @@ public enum PPPPhase: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
+/// Why we close a link ourselves; its words go into the LCP Terminate-Request (pppd's texts where
+/// pppd has one, so that the peer's log reads as it does with pppd).
+public enum LocalCloseReason: Hashable, Sendable, CustomStringConvertible {
+    /// The user or operator asked (SIGINT/SIGTERM of `pptp connect`, `pptp status --kill`).
+    case userRequest
+    case serverShutdown
+    /// The establishment did not finish in time.
+    case handshakeTimeout
+    /// LCP echoes went unanswered.
+    case peerNotResponding
+    /// A server's call did not authenticate in time (issue 22 item 10).
+    case authenticationTimeout
+    /// Anything else, in words (empty: no reason given).
+    case other(String)
+
+    /// The text of the Terminate-Request.
+    public var terminateText: String {
+        switch self {
+        case .userRequest: return "User request"
+        case .serverShutdown: return "Server shutting down"
+        case .handshakeTimeout: return "Link set-up timed out"
+        case .peerNotResponding: return "Peer not responding"
+        case .authenticationTimeout: return "Authentication timed out"
+        case .other(let text): return text
+        }
+    }
+
+    public var description: String { terminateText }
+}
+
 /// Why a session ended.
 public enum PPPDownReason: Hashable, Sendable, CustomStringConvertible {
-    /// We closed it (administratively), with the reason sent in the Terminate-Request.
-    case localClose(String)
+    /// We closed it, for this reason (sent in the Terminate-Request).
+    case localClose(LocalCloseReason)
     /// The peer sent LCP Terminate-Request, with its text (pppd sends "MPPE disabled",
     /// "User request" …).
     case peerTerminated(String)
@@ -154,7 +184,8 @@ public enum PPPDownReason: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .localClose(let text): return text.isEmpty ? "closed locally" : "closed locally: \(text)"
+        case .localClose(let reason):
+            return reason.terminateText.isEmpty ? "closed locally" : "closed locally: \(reason.terminateText)"
         case .peerTerminated(let text):
             return text.isEmpty ? "peer terminated the link" : "peer terminated the link: \(text)"
         case .negotiationFailed(let failure): return failure.description

@@ -120,8 +120,8 @@ public struct TunnelSession: Sendable {
     }
 
     /// Closes the PPP link politely (LCP Terminate).
-    public mutating func close(reason: String, now: NIODeadline) -> [TunnelAction] {
-        wrap(ppp.close(reason: reason, now: now), now: now)
+    public mutating func close(_ reason: LocalCloseReason, now: NIODeadline) -> [TunnelAction] {
+        wrap(ppp.close(reason, now: now), now: now)
     }
 
     /// The call is gone (Call-Disconnect-Notify, control connection closed).

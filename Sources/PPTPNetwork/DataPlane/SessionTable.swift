@@ -40,7 +40,7 @@ public enum DataPlaneCommand: Sendable {
     /// The call is gone: tell PPP, forget the session.
     case callCleared(SessionKey)
     /// Close PPP politely (LCP Terminate).
-    case close(SessionKey, reason: String)
+    case close(SessionKey, reason: LocalCloseReason)
     /// The answer to a `.verify`, with the addresses IPCP should use (server).
     case verdict(SessionKey, AuthenticationVerdict, addresses: IPCPNegotiator.Role?)
     /// Send an LCP echo now.
@@ -168,7 +168,7 @@ public struct SessionTable: Sendable {
             perform(actions, key: key, now: now, sink: &sink)
             remove(key, sink: &sink)
         case .close(let key, let reason):
-            withSlot(key, now: now, sink: &sink) { $0.close(reason: reason, now: now) }
+            withSlot(key, now: now, sink: &sink) { $0.close(reason, now: now) }
         case .verdict(let key, let verdict, let addresses):
             withSlot(key, now: now, sink: &sink) { tunnel in
                 if let addresses { tunnel.assignAddresses(addresses) }

@@ -263,7 +263,7 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
                 "closing call \(id) from \(peerDescription): not authenticated within \(timeout.nanoseconds / 1_000_000_000) s"
             )
             if call.started {
-                server.dataPlane?.submit(.close(call.key, reason: "Authentication timed out"))
+                server.dataPlane?.submit(.close(call.key, reason: .authenticationTimeout))
             } else {
                 perform(engine.clearCall(id, result: .adminShutdown, now: now))
             }

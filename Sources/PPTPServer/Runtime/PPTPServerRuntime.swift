@@ -128,7 +128,7 @@ public final class PPTPServerRuntime: Sendable {
         guard let resources = self.resources.withLockedValue({ $0 }) else { return }
         try? await resources.listener.close()
         for key in context.state.sessionKeys {
-            resources.dataPlane.submit(.close(key, reason: "Server shutting down"))
+            resources.dataPlane.submit(.close(key, reason: .serverShutdown))
         }
         // Let the Terminate-Requests and Call-Disconnect-Notifies go out.
         let deadline = NIODeadline.now() + grace

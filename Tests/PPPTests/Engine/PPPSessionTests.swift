@@ -189,9 +189,9 @@ enum EncryptionCase: String, CaseIterable, CustomStringConvertible {
         var pair = SessionPair()
         pair.start()
         pair.runUntilUp()
-        pair.apply(pair.client.close(reason: "User request", now: pair.now), fromClient: true)
+        pair.apply(pair.client.close(.userRequest, now: pair.now), fromClient: true)
         pair.run()
-        #expect(pair.clientDown == .localClose("User request"))
+        #expect(pair.clientDown == .localClose(.userRequest))
         #expect(pair.serverDown == .peerTerminated("User request"))
     }
 
