@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "PPP", targets: ["PPP"]),
         .library(name: "PPTP", targets: ["PPTP"]),
         .library(name: "PPTPCapture", targets: ["PPTPCapture"]),
+        .library(name: "PPTPFuzzing", targets: ["PPTPFuzzing"]),
         .library(name: "PPTPNetwork", targets: ["PPTPNetwork"]),
     ],
     dependencies: [
@@ -49,6 +50,12 @@ let package = Package(
         .target(
             name: "PPTPCapture",
             dependencies: ["PPTP", "PPP", "MSCrypto", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: upcoming
+        ),
+        // The bodies of the libFuzzer targets of Fuzz/, replayed by the regression tests.
+        .target(
+            name: "PPTPFuzzing",
+            dependencies: ["PPTPCapture", "PPTP", "PPP", "MSCrypto", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: upcoming
         ),
         // Linux declarations that Swift's Glibc module hides (mmsg, setns, epoll_pwait2, TUNSETIFF).
@@ -156,7 +163,7 @@ let package = Package(
         .testTarget(
             name: "PPTPCaptureTests",
             dependencies: [
-                "PPTPCapture", "PPTP", "PPP", "MSCrypto",
+                "PPTPCapture", "PPTPFuzzing", "PPTP", "PPP", "MSCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],

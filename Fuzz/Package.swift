@@ -18,7 +18,7 @@ let package = Package(
     targets: fuzzTargets.map {
         .executableTarget(
             name: $0,
-            dependencies: [.product(name: "PPTPCapture", package: "swift-pptp")],
+            dependencies: [.product(name: "PPTPFuzzing", package: "swift-pptp")],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         )
     } + [

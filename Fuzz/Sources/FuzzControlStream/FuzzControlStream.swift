@@ -1,4 +1,4 @@
-import PPTPCapture
+import PPTPFuzzing
 
 /// libFuzzer entry point: `FuzzEntryPoints.controlStream` on every input.
 @_cdecl("LLVMFuzzerTestOneInput")

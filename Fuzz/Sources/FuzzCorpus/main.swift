@@ -1,7 +1,7 @@
 import Glibc
 import NIOCore
-import PPTP
 import PPP
+import PPTP
 import PPTPCapture
 
 // Writes seed corpora for the fuzz targets from the golden captures:

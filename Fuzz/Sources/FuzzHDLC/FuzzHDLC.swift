@@ -1,4 +1,4 @@
-import PPTPCapture
+import PPTPFuzzing
 
 /// libFuzzer entry point: `FuzzEntryPoints.hdlc` on every input.
 @_cdecl("LLVMFuzzerTestOneInput")

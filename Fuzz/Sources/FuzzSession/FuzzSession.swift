@@ -1,4 +1,4 @@
-import PPTPCapture
+import PPTPFuzzing
 
 /// libFuzzer entry point: `FuzzEntryPoints.session` on every input.
 @_cdecl("LLVMFuzzerTestOneInput")

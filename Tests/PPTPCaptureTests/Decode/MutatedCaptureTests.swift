@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import PPP
+import PPTPFuzzing
 import Testing
 
 @testable import PPTPCapture

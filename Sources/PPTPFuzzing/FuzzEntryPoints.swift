@@ -2,6 +2,7 @@ import MSCrypto
 import NIOCore
 import PPP
 import PPTP
+import PPTPCapture
 
 /// The bodies of the libFuzzer targets of `Fuzz/`, kept in the library so that the regression tests replay
 /// crashers through exactly the same code.
