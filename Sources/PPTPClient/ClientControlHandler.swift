@@ -23,6 +23,8 @@ final class ClientControlHandler: ChannelInboundHandler {
     private var context: ChannelHandlerContext?
     private var timer: Scheduled<Void>?
     private var greTimer: Scheduled<Void>?
+    /// The data plane said the first GRE packet from the server arrived (`.firstGREReceived`).
+    private var greArrived = false
     private let configuration: ClientConfiguration
     private let serverAddress: IPv4Address
     private let dataPlane: any ClientDataPlane
@@ -264,8 +266,7 @@ final class ClientControlHandler: ChannelInboundHandler {
 
     private func checkGRE() {
         guard let key, !networkWasUp, pppDown == nil else { return }
-        let received = dataPlane.greReceived(key)
-        guard received == 0 else { return }
+        guard !greArrived else { return }
         logger.warning("no GRE from \(serverAddress) \(configuration.greTimeout) after the call was connected")
         outcome = .greBlocked
         dataPlane.submit(.callCleared(key))
@@ -301,7 +302,7 @@ final class ClientControlHandler: ChannelInboundHandler {
                     } else {
                         outcome = .from(
                             reason,
-                            greReceived: key.map { dataPlane.greReceived($0) } ?? 0,
+                            greReceived: greArrived ? 1 : 0,
                             wasUp: networkWasUp
                         )
                     }
@@ -310,6 +311,8 @@ final class ClientControlHandler: ChannelInboundHandler {
             default:
                 break
             }
+        case .firstGREReceived:
+            greArrived = true
         case .anomaly(let anomaly):
             logger.warning("from \(serverAddress): \(anomaly)")
         case .removed:
@@ -325,6 +328,4 @@ final class ClientControlHandler: ChannelInboundHandler {
 /// The data plane as the client sees it.
 public protocol ClientDataPlane: Sendable {
     func submit(_ command: DataPlaneCommand)
-    /// GRE packets received so far for the session (for the "GRE blocked" diagnosis).
-    func greReceived(_ key: SessionKey) -> Int
 }

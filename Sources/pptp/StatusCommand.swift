@@ -73,6 +73,19 @@ struct StatusCommand: AsyncParsableCommand {
                 "dropped: \(status.counters.greUnknownSession) GRE for unknown sessions, \(status.counters.spoofedSource) spoofed source addresses"
             )
         }
+        let c = status.counters
+        let failures = [
+            ("poll", c.pollFailures), ("TUN read", c.tunReadFailures), ("TUN write", c.tunWriteFailures),
+            ("GRE receive", c.greReceiveFailures), ("GRE send", c.greSendFailures),
+        ].filter { $0.1 > 0 }
+        if !failures.isEmpty {
+            lines.append("system call failures: " + failures.map { "\($0.1) \($0.0)" }.joined(separator: ", "))
+        }
+        if c.sendDropped > 0 || c.fragmentationNeededSent > 0 || c.tunNoSession > 0 || c.tunMalformed > 0 {
+            lines.append(
+                "to clients: \(c.sendDropped) dropped (window or MRU), \(c.fragmentationNeededSent) Fragmentation-Needed sent, \(c.tunNoSession) with no session, \(c.tunMalformed) malformed"
+            )
+        }
         guard !status.sessions.isEmpty else { return lines.joined(separator: "\n") }
         lines.append(
             "USER              PEER             ADDRESS          UPTIME   BYTES IN   BYTES OUT  LOST  REORD  AUTH/ENCRYPTION"

@@ -15,7 +15,6 @@ import Testing
     final class RecordingDataPlane: ClientDataPlane {
         let commands = Mutex<[DataPlaneCommand]>([])
         func submit(_ command: DataPlaneCommand) { commands.withLock { $0.append(command) } }
-        func greReceived(_ key: SessionKey) -> Int { 1 }
     }
 
     final class EventLog: Sendable {

@@ -64,6 +64,7 @@ extension PPPSession {
                     continue
                 }
                 dataPath.startEncryption(encryptor, decryptor)
+                encryptionCameUp = true
                 actions.append(.event(.encryptionUp(send: sending, receive: receiving)))
                 openIPNCPs(now: now, into: &actions)
             case .thisLayerDown:

@@ -32,6 +32,8 @@ public struct PPPSession: Sendable {
     var pendingDownReason: PPPDownReason?
     var handshakeDeadline: NIODeadline?
     var ncpsOpened = false
+    /// MPPE was up at some point (CCP opened with keys).
+    var encryptionCameUp = false
     /// IPCP and IPV6CP Configure-Requests that arrived before their NCP was opened, replayed when it opens
     /// (see `holdEarlyRequest`).
     var earlyRequests = EarlyNCPRequests()
@@ -541,6 +543,15 @@ public struct PPPSession: Sendable {
             default:
                 break
             }
+        }
+        if case .peerTerminated(let text)? = pendingDownReason, authenticationMethod != nil, network == nil,
+            configuration.policy.encryption.required, !encryptionCameUp,
+            text.isEmpty || text.contains("MPPE") || text.contains("CCP") || text.lowercased().contains("encrypt")
+        {
+            // The peer ended the link in the Network phase before MPPE came up, with no other reason:
+            // it found no MPPE it would take (accel-ppp, offered 40-bit only, ends the link with an
+            // empty Terminate-Request; pppd says "MPPE required but not available").
+            pendingDownReason = .negotiationFailed(.encryptionRefused)
         }
         let reason = pendingDownReason ?? .localClose(.other(""))
         downReason = reason

@@ -15,9 +15,9 @@ public final class DataPlane: Sendable {
     public struct Configuration: Sendable {
         public var batchSize: Int
         public var bufferSize: Int
-        /// How old the statistics snapshot (`statistics()`, `counters`, `greReceived`) may be. It is taken on
-        /// demand: walking every session costs about 1 µs each, which a server with 100 000 idle sessions should
-        /// not pay every second when nobody asks.
+        /// How old a snapshot may be before `snapshot()` asks for a new one. Snapshots are taken on demand:
+        /// walking every session costs about 1 µs each, which a server with 100 000 idle sessions should not pay
+        /// every second when nobody asks.
         public var statisticsInterval: TimeAmount
         /// Session timers may fire this much late, so that timers due close together run in one wake-up and
         /// their packets go out in one sendmmsg: with 100 000 idle sessions, LCP echoes and the acknowledgments
@@ -46,12 +46,15 @@ public final class DataPlane: Sendable {
     private let epoll: Epoll
     private let wake: EventFD
     private let commands = Mutex<[DataPlaneCommand]>([])
-    private let snapshot = Mutex<(sessions: [SessionStatistics], counters: DataPlaneCounters, taken: NIODeadline?)>(
-        ([], DataPlaneCounters(), nil)
+    /// The latest snapshot the thread published, and the readers waiting for the next one.
+    private let published = Mutex<
+        (latest: DataPlaneSnapshot?, waiting: [CheckedContinuation<DataPlaneSnapshot, Never>])
+    >(
+        (nil, [])
     )
-    /// A reader wants a fresher snapshot than the one there is.
-    private let snapshotWanted = Atomic<Bool>(false)
     private let running = Atomic<Bool>(false)
+    /// System calls of the thread that failed (owned by the thread; read into snapshots).
+    private nonisolated(unsafe) var failures = (poll: 0, tunRead: 0, greReceive: 0)
     private let threadBox = Mutex<NamedThread?>(nil)
     private let onEvent: @Sendable (SessionKey, DataPlaneEvent) -> Void
 
@@ -95,6 +98,12 @@ public final class DataPlane: Sendable {
         thread?.join()
         epoll.close()
         wake.close()
+        // Readers that asked as the thread stopped get the last snapshot.
+        let (latest, waiting) = published.withLock { state in
+            defer { state.waiting.removeAll() }
+            return (state.latest ?? DataPlaneSnapshot(), state.waiting)
+        }
+        for reader in waiting { reader.resume(returning: latest) }
     }
 
     /// Queues a command for the data-plane thread.
@@ -103,41 +112,32 @@ public final class DataPlane: Sendable {
         try? wake.signal()
     }
 
-    /// The sessions' counters, at most `statisticsInterval` old (or from when the data plane stopped).
-    public func statistics() -> [SessionStatistics] {
-        freshSnapshot { $0.sessions }
-    }
-
-    /// The data plane's own counters (unknown sessions, spoofed sources …), at most `statisticsInterval` old.
-    public var counters: DataPlaneCounters {
-        freshSnapshot { $0.counters }
-    }
-
-    /// GRE packets received for one session so far (from a snapshot at most `statisticsInterval` old).
-    public func greReceived(_ key: SessionKey) -> Int {
-        let name = key.description
-        return freshSnapshot { $0.sessions.first { $0.key == name }?.greReceived ?? 0 }
-    }
-
-    /// Reads the snapshot; when it is older than `statisticsInterval` and the thread runs, asks the thread for a new
-    /// one and waits for it (at most 500 ms; a snapshot of 100 000 sessions takes some tens of ms).
-    private func freshSnapshot<T>(
-        _ body: ((sessions: [SessionStatistics], counters: DataPlaneCounters, taken: NIODeadline?)) -> T
-    ) -> T {
+    /// The sessions' and the data plane's counters: the latest snapshot when it is at most
+    /// `statisticsInterval` old, else the next one the thread publishes (it takes it at the end of its
+    /// next wake-up, which the request causes). Nobody waits on a lock or sleeps for it.
+    public func snapshot() async -> DataPlaneSnapshot {
         let now = NIODeadline.now()
-        let isFresh = { (taken: NIODeadline?) in
-            taken.map { now - $0 <= self.configuration.statisticsInterval } ?? false
+        let interval = configuration.statisticsInterval
+        if let fresh = published.withLock({ $0.latest }),
+            !running.load(ordering: .relaxed) || now - fresh.taken <= interval
+        {
+            return fresh
         }
-        if running.load(ordering: .relaxed), !snapshot.withLock({ isFresh($0.taken) }) {
-            snapshotWanted.store(true, ordering: .releasing)
-            try? wake.signal()
-            let limit = now + .milliseconds(500)
-            while running.load(ordering: .relaxed), NIODeadline.now() < limit, !snapshot.withLock({ isFresh($0.taken) })
-            {
-                usleep(500)
+        guard running.load(ordering: .relaxed) else { return DataPlaneSnapshot() }
+        return await withCheckedContinuation { reader in
+            let queued = published.withLock { state -> Bool in
+                // `stop` answers the waiting readers after the thread is gone; one that comes later is
+                // answered here.
+                guard running.load(ordering: .relaxed) else { return false }
+                state.waiting.append(reader)
+                return true
+            }
+            if queued {
+                try? wake.signal()
+            } else {
+                reader.resume(returning: published.withLock { $0.latest } ?? DataPlaneSnapshot())
             }
         }
-        return snapshot.withLock { body($0) }
     }
 
     // MARK: - The thread
@@ -173,13 +173,25 @@ public final class DataPlane: Sendable {
                 let ahead = (deadline - now).nanoseconds
                 return ahead <= 0 ? 0 : ahead + slack
             }
-            let ready = (try? epoll.wait(into: events, timeoutNanoseconds: timeout)) ?? 0
+            let ready: Int
+            do {
+                ready = try epoll.wait(into: events, timeoutNanoseconds: timeout)
+            } catch {
+                failures.poll &+= 1
+                ready = 0
+            }
             let woke = NIODeadline.now()
             for index in 0..<ready {
                 switch events[index].tag {
                 case 1:
                     // One batch per wake-up, so GRE and commands are not starved.
-                    let count = (try? tun.read(into: tunBatch, maximum: configuration.batchSize)) ?? 0
+                    let count: Int
+                    do {
+                        count = try tun.read(into: tunBatch, maximum: configuration.batchSize)
+                    } catch {
+                        failures.tunRead &+= 1
+                        count = 0
+                    }
                     for slot in 0..<count {
                         let meta = tunBatch[slot]
                         table.receiveTUN(
@@ -190,7 +202,13 @@ public final class DataPlane: Sendable {
                         )
                     }
                 case 2:
-                    let count = (try? socket.receive(into: receiveBatch)) ?? 0
+                    let count: Int
+                    do {
+                        count = try socket.receive(into: receiveBatch)
+                    } catch {
+                        failures.greReceive &+= 1
+                        count = 0
+                    }
                     for slot in 0..<count {
                         let meta = receiveBatch[slot]
                         table.receiveGRE(
@@ -216,16 +234,44 @@ public final class DataPlane: Sendable {
                 for (key, event) in sink.events { onEvent(key, event) }
                 sink.events.removeAll(keepingCapacity: true)
             }
-            if snapshotWanted.exchange(false, ordering: .acquiring) {
-                let sessions = table.statistics()
-                let counters = table.counters
-                snapshot.withLock { $0 = (sessions, counters, .now()) }
-            }
+            if published.withLock({ !$0.waiting.isEmpty }) { publish(&table, sink: sink) }
         }
         // Final snapshot, so a stopped data plane still reports what it did.
-        let sessions = table.statistics()
-        let counters = table.counters
-        snapshot.withLock { $0 = (sessions, counters, .now()) }
+        publish(&table, sink: sink)
+    }
+
+    /// Takes a snapshot, keeps it as the latest and gives it to the readers waiting for it.
+    private func publish(_ table: inout SessionTable, sink: BatchSink) {
+        var counters = table.counters
+        counters.pollFailures = failures.poll
+        counters.tunReadFailures = failures.tunRead
+        counters.greReceiveFailures = failures.greReceive
+        counters.tunWriteFailures = sink.tunWriteFailures
+        counters.greSendFailures = sink.sendFailures
+        let snapshot = DataPlaneSnapshot(sessions: table.statistics(), counters: counters, taken: .now())
+        let waiting = published.withLock { state in
+            state.latest = snapshot
+            defer { state.waiting.removeAll() }
+            return state.waiting
+        }
+        for reader in waiting { reader.resume(returning: snapshot) }
+    }
+}
+
+/// What the data plane did, as the thread saw it at `taken`.
+public struct DataPlaneSnapshot: Sendable {
+    public var sessions: [SessionStatistics] = []
+    public var counters = DataPlaneCounters()
+    public var taken = NIODeadline.uptimeNanoseconds(0)
+
+    public init(
+        sessions: [SessionStatistics] = [],
+        counters: DataPlaneCounters = DataPlaneCounters(),
+        taken: NIODeadline = .uptimeNanoseconds(0)
+    ) {
+        self.sessions = sessions
+        self.counters = counters
+        self.taken = taken
     }
 }
 
@@ -238,6 +284,8 @@ struct BatchSink: DataPlaneSink {
     let batch: PacketBatch
     var events: [(SessionKey, DataPlaneEvent)] = []
     var tunWriteFailures = 0
+    /// Send batches the socket refused with an error (not a full buffer).
+    var sendFailures = 0
 
     init(socket: RawGRESocket, tun: TunDevice, batch: PacketBatch) {
         self.socket = socket
@@ -263,7 +311,10 @@ struct BatchSink: DataPlaneSink {
         var start = 0
         // The socket is non-blocking: retry a full send buffer a few times, then drop.
         for _ in 0..<8 where start < batch.count {
-            guard let result = try? socket.send(batch, from: start) else { break }
+            guard let result = try? socket.send(batch, from: start) else {
+                sendFailures &+= 1
+                break
+            }
             start = result.next
             if start < batch.count { sched_yield() }
         }

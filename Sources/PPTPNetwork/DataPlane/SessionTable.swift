@@ -29,6 +29,9 @@ public enum DataPlaneEvent: Hashable, Sendable {
     case ppp(PPPSessionEvent)
     /// The session's traffic showed something worth a log line (once per session and kind).
     case anomaly(TunnelAnomaly)
+    /// The first GRE packet for the session arrived (client mode only: the "GRE blocked" diagnosis
+    /// waits for it, instead of polling counters).
+    case firstGREReceived
     /// The session is gone from the table (after PPP went down or `remove`), with its counters.
     case removed(SessionStatistics)
 }
@@ -97,6 +100,12 @@ public struct DataPlaneCounters: Hashable, Sendable, Codable {
     public var spoofedSource = 0
     /// Packets dropped on the way to the peer (window full, MRU exceeded).
     public var sendDropped = 0
+    /// System calls of the data-plane thread that failed (each failure is dropped work, never a crash).
+    public var pollFailures = 0
+    public var tunReadFailures = 0
+    public var tunWriteFailures = 0
+    public var greReceiveFailures = 0
+    public var greSendFailures = 0
     /// ICMP Fragmentation-Needed sent back for packets larger than a session's peer takes.
     public var fragmentationNeededSent = 0
     public init() {}
@@ -257,15 +266,18 @@ public struct SessionTable: Sendable {
         // One lookup for the packet, the client address and the acknowledgment; the acknowledgment
         // is written straight into the send batch below, with no allocation (TunnelSession.receiveGRE).
         let found = withSlot(key) { slot in
+            let before = slot.tunnel.counters.greReceived
             let (packet, actions) = slot.tunnel.receiveGRE(buffer, now: now, deferAcknowledgment: true)
             let acknowledgment = slot.tunnel.takeDueAcknowledgment().map { slot.tunnel.acknowledgmentHeader($0) }
-            return (packet, actions, slot.clientAddress, acknowledgment)
+            let first = before == 0 && slot.tunnel.counters.greReceived > 0
+            return (packet, actions, slot.clientAddress, acknowledgment, first)
         }
-        guard let (packet, actions, clientAddress, acknowledgment) = found else {
+        guard let (packet, actions, clientAddress, acknowledgment, first) = found else {
             counters.greUnknownSession &+= 1
             holdEarly(key, buffer, now: now)
             return
         }
+        if first && mode == .client { sink.report(.firstGREReceived, for: key) }
         switch packet {
         case .ipv4(let range):
             if mode == .server, let clientAddress, !hasSource(clientAddress, buffer, range) {

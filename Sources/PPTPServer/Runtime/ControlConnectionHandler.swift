@@ -368,6 +368,8 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
             }
         case .anomaly(let anomaly):
             logger.warning("session \(key) user \"\(call.user ?? "?")\": \(anomaly)")
+        case .firstGREReceived:
+            break  // reported in client mode only
         case .removed(let statistics):
             calls[key.callID] = nil
             server.router.unregister(key)

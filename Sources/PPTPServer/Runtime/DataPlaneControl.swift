@@ -5,6 +5,6 @@ import PPTPNetwork
 /// thread over a TUN device and a raw GRE socket; tests can run one in memory.
 public protocol DataPlaneControl: Sendable {
     func submit(_ command: DataPlaneCommand)
-    /// A snapshot of every session's counters (may be slightly stale).
-    func statistics() -> [SessionStatistics]
+    /// Every session's counters and the data plane's own, published by the data-plane thread.
+    func snapshot() async -> DataPlaneSnapshot
 }

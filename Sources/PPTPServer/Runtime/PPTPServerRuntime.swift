@@ -151,11 +151,11 @@ public final class PPTPServerRuntime: Sendable {
     }
 
     /// The live sessions with their counters, for `pptp status`.
-    public func status() -> ServerStatus {
-        let statistics = Dictionary(
-            (resources.withLockedValue { $0?.dataPlane.statistics() } ?? []).map { ($0.key, $0) },
-            uniquingKeysWith: { a, _ in a }
-        )
+    public func status() async -> ServerStatus {
+        // No lock is held while the data-plane thread takes the snapshot.
+        let dataPlane = resources.withLockedValue { $0?.dataPlane }
+        let snapshot = await dataPlane?.snapshot() ?? DataPlaneSnapshot()
+        let statistics = Dictionary(snapshot.sessions.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
         let now = context.secondsSinceStart()
         let sessions = context.state.sessions.sorted { $0.startedAt < $1.startedAt }.map {
             record -> ServerStatus.Session in
@@ -177,7 +177,7 @@ public final class PPTPServerRuntime: Sendable {
                 reordered: stats?.reordered ?? 0
             )
         }
-        let counters = resources.withLockedValue { $0?.dataPlane.counters } ?? DataPlaneCounters()
+        let counters = snapshot.counters
         return ServerStatus(
             listen: "\(configuration.listenAddress):\(configuration.port)",
             uptime: now.rounded(),

@@ -34,13 +34,19 @@ final class StatusHandler: ChannelInboundHandler {
     init(runtime: PPTPServerRuntime) { self.runtime = runtime }
 
     func channelActive(context: ChannelHandlerContext) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let data = (try? encoder.encode(runtime.status())) ?? Data("{}".utf8)
-        var buffer = context.channel.allocator.buffer(capacity: data.count + 1)
-        buffer.writeBytes(data)
-        buffer.writeInteger(UInt8(ascii: "\n"))
+        let runtime = self.runtime
         let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
+        // The status waits for the data plane's snapshot without blocking this event loop.
+        let promise = channel.eventLoop.makePromise(of: ServerStatus.self)
+        promise.completeWithTask { await runtime.status() }
+        promise.futureResult.whenSuccess { status in
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let data = (try? encoder.encode(status)) ?? Data("{}".utf8)
+            var buffer = channel.allocator.buffer(capacity: data.count + 1)
+            buffer.writeBytes(data)
+            buffer.writeInteger(UInt8(ascii: "\n"))
+            channel.writeAndFlush(buffer).whenComplete { _ in channel.close(promise: nil) }
+        }
     }
 }

@@ -387,6 +387,26 @@ enum EncryptionCase: String, CaseIterable, CustomStringConvertible {
         #expect(pair.client.network?.largestDatagram == largest)
     }
 
+    @Test(arguments: ["", "MPPE required but not available", "Administrative shutdown"])
+    func serverThatEndsTheLinkBeforeMPPEComesUpRefusedEncryption(text: String) {
+        // accel-ppp, offered MPPE-40 only, answers with an empty Terminate-Request once CCP fails
+        // on its side; whether our own CCP noticed first is a race. Either way: encryption was not
+        // agreed, unless the server gave another reason.
+        var pair = SessionPair()
+        pair.start()
+        pair.run(until: { $0.client.phase == .network })
+        pair.toClient.removeAll()
+        pair.dropToServer = true
+        let terminate = LCPMessage.terminateRequest(Array(text.utf8)).packet(identifier: 0x44)
+        pair.apply(pair.client.receive(.lcp, information: terminate.bytes, now: pair.now), fromClient: true)
+        pair.run()
+        if text == "Administrative shutdown" {
+            #expect(pair.clientDown == .peerTerminated(text))
+        } else {
+            #expect(pair.clientDown == .negotiationFailed(.encryptionRefused))
+        }
+    }
+
     @Test func accelPPPNetworkPhaseOrderNeedsNoRestart() {
         // accel-ppp 1.14's order after MS-CHAPv2 Success, from its log in the lab (serve-accel):
         //   send [CCP ConfReq id=ea <mppe +H -M +S -L -D -C>]
