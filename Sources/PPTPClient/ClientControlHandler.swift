@@ -12,17 +12,16 @@ enum ClientEvent: Sendable {
     case finished(ClientOutcome)
 }
 
-/// The NIO shell of the client's control connection (PNS role, RFC 2637 §3.1.1, §3.2.4.2): sends
-/// SCCRQ, places one outgoing call, hands the call to the data plane, and turns whatever ends
-/// the session into a `ClientOutcome`.
+/// The NIO shell of the client's control connection (PNS role, RFC 2637 §3.1.1, §3.2.4.2) over
+/// the sans-I/O `PPTPEndpoint`, which places the one outgoing call and runs its lifecycle; this
+/// hands the call to the data plane and turns whatever ends the session into a `ClientOutcome`.
 final class ClientControlHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private var engine: ControlConnection
+    private var engine: PPTPEndpoint
     private var context: ChannelHandlerContext?
     private var timer: Scheduled<Void>?
-    private var greTimer: Scheduled<Void>?
     /// The data plane said the first GRE packet from the server arrived (`.firstGREReceived`).
     private var greArrived = false
     private let configuration: ClientConfiguration
@@ -64,13 +63,17 @@ final class ClientControlHandler: ChannelInboundHandler {
         self.logger = logger
         self.onEvent = onEvent
         self.callID = UInt16.random(in: 1...UInt16.max)
-        self.engine = ControlConnection(
-            configuration: ControlConnectionConfiguration(
-                role: .pns,
-                hostName: configuration.hostName,
-                vendor: "swift-pptp",
-                establishTimeout: .seconds(30),
-                receiveWindow: 16384
+        self.engine = PPTPEndpoint(
+            configuration: PPTPEndpoint.Configuration(
+                control: ControlConnectionConfiguration(
+                    role: .pns,
+                    hostName: configuration.hostName,
+                    vendor: "swift-pptp",
+                    establishTimeout: .seconds(30),
+                    receiveWindow: 16384
+                ),
+                // The "GRE blocked" check: the server must send GRE (its LCP request) soon.
+                greTimeout: configuration.greTimeout
             ),
             echoIdentifierSeed: UInt32.random(in: 1...UInt32.max)
         )
@@ -82,7 +85,7 @@ final class ClientControlHandler: ChannelInboundHandler {
     func channelActive(context: ChannelHandlerContext) {
         self.context = context
         finishLoop = context.eventLoop
-        perform(engine.connect(now: .now()))
+        perform(engine.connect(placingCall: callID, now: .now()))
         context.fireChannelActive()
     }
 
@@ -92,8 +95,7 @@ final class ClientControlHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
-        greTimer?.cancel()
-        perform(engine.transportClosed())
+        perform(engine.transportClosed(now: .now()))
         if let key { dataPlane.submit(.callCleared(key)) }
         finish(
             outcome
@@ -123,27 +125,10 @@ final class ClientControlHandler: ChannelInboundHandler {
         }
     }
 
-    /// How long a hang-up waits for the server's Call-Disconnect-Notify before it stops the
-    /// control connection anyway.
-    static let disconnectWait = TimeAmount.seconds(2)
-
     private func hangUp() {
-        let now = NIODeadline.now()
-        if engine.calls[callID] != nil { perform(engine.clearCall(callID, now: now)) }
-        if engine.calls[callID]?.state == .waitDisconnect, let context {
-            // RFC 2637 §3.2.4.2 / §2.12: Call-Clear-Request is answered by Call-Disconnect-Notify;
-            // its `.callCleared` stops the control connection. Sent at once, a Stop-Control-
-            // Connection-Request would share the Call-Clear-Request's TCP segment, and accel-ppp
-            // 1.14 reads only the first message of a segment until more bytes come: it would sit
-            // unanswered until our stop time-out (10 s).
-            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-            context.eventLoop.scheduleTask(in: Self.disconnectWait) {
-                let handler = bound.value
-                if handler.engine.isEstablished { handler.perform(handler.engine.stop(reason: .none, now: .now())) }
-            }
-            return
-        }
-        perform(engine.stop(reason: .none, now: now))
+        // The endpoint sends Call-Clear-Request alone and stops once the Call-Disconnect-Notify
+        // clears the call (accel-ppp reads a second message of the segment only later).
+        perform(engine.hangUp(now: .now()))
     }
 
     private func finish(_ result: ClientOutcome) {
@@ -171,21 +156,20 @@ final class ClientControlHandler: ChannelInboundHandler {
         onEvent(.finished(outcome ?? server ?? controlEnd ?? result))
     }
 
-    private func perform(_ actions: [ControlAction]) {
-        for action in actions {
-            switch action {
+    private func perform(_ commands: [PPTPEndpoint.Command]) {
+        for command in commands {
+            switch command {
             case .send(let message):
                 context?.writeAndFlush(wrapOutboundOut(message.serialized()), promise: nil)
             case .established(let peer):
                 logger.info(
                     "control connection up: server \"\(peer.hostName)\" vendor \"\(peer.vendor)\", firmware \(peer.firmwareRevision)"
                 )
-                perform(engine.placeOutgoingCall(callID: callID, serialNumber: 1, now: .now()))
-            case .callOffered(let offer):
-                perform(engine.answerCall(peerCallID: offer.peerCallID, with: nil, now: .now()))
-            case .callConnected(let info):
+            case .offered(let offer):
+                perform(engine.answer(offer, with: nil, now: .now()))
+            case .startTunnel(let info):
                 callConnected(info)
-            case .callCleared(_, let reason):
+            case .callEnded(_, let reason, _):
                 if let key { dataPlane.submit(.callCleared(key)) }
                 switch reason {
                 case .outgoingCallRefused, .disconnected:
@@ -193,13 +177,15 @@ final class ClientControlHandler: ChannelInboundHandler {
                 case .local, .peerRequested, .refused, .incomingCallRefused, .controlConnectionClosed:
                     break
                 }
-                perform(engine.stop(reason: .none, now: .now()))
-            case .linkInfo, .wanError:
-                break
-            case .violation(let violation):
-                logger.debug("control protocol: \(violation)")
-            case .peerQuirk(let quirk):
-                logger.info("peer quirk: \(quirk)")
+            case .closeTunnel:
+                break  // a server's command
+            case .report(let report):
+                switch report {
+                case .noGREWithin: greBlocked()
+                case .peerQuirk: logger.info("\(report)")
+                case .violation, .linkInfo, .wanError, .noCallWithin, .notAuthenticatedWithin:
+                    logger.debug("\(report)")
+                }
             case .close(let reason):
                 if outcome == nil {
                     switch reason {
@@ -255,18 +241,11 @@ final class ClientControlHandler: ChannelInboundHandler {
         )
         dataPlane.submit(.add(key, tunnel))
         sessionActive = true
-        // The "GRE blocked" check: the server must send GRE (its LCP request) soon.
-        if let context {
-            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-            greTimer = context.eventLoop.scheduleTask(in: configuration.greTimeout) {
-                bound.value.checkGRE()
-            }
-        }
     }
 
-    private func checkGRE() {
-        guard let key, !networkWasUp, pppDown == nil else { return }
-        guard !greArrived else { return }
+    /// The endpoint saw no GRE from the server within `greTimeout` of the call.
+    private func greBlocked() {
+        guard let key, !networkWasUp, pppDown == nil, !greArrived else { return }
         logger.warning("no GRE from \(serverAddress) \(configuration.greTimeout) after the call was connected")
         outcome = .greBlocked
         dataPlane.submit(.callCleared(key))
@@ -283,7 +262,6 @@ final class ClientControlHandler: ChannelInboundHandler {
             switch pppEvent {
             case .networkUp(let settings):
                 networkWasUp = true
-                greTimer?.cancel()
                 // pppd: the MTU is at most the peer's MRU, less MPPE's 4 octets when it is up.
                 let mtu = min(configuration.mtu, settings.largestDatagram)
                 if mtu < configuration.mtu {
@@ -313,10 +291,12 @@ final class ClientControlHandler: ChannelInboundHandler {
             }
         case .firstGREReceived:
             greArrived = true
+            if let key { engine.greArrived(key.callID) }
         case .anomaly(let anomaly):
             logger.warning("from \(serverAddress): \(anomaly)")
         case .removed:
             sessionActive = false
+            if let key { perform(engine.sessionRemoved(key.callID, now: .now())) }
             if let pendingFinish {
                 self.pendingFinish = nil
                 finish(pendingFinish)

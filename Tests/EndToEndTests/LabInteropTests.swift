@@ -51,6 +51,8 @@ enum Lab {
     static func stop() { run(["stop"]) }
 
     static var consoleServe: String { cache + "/serve/console.log" }
+    /// The client log and VM console of the lab run under way, for failure messages (the suite is serialized).
+    nonisolated(unsafe) static var diagnosis: (log: String, console: String)?
     static var consoleAccel: String { cache + "/serve-accel/console.log" }
     /// accel-ppp, built on the host by `lab.sh build-accel` (`.ci/run` does).
     static var accelReason: String? {
@@ -133,6 +135,7 @@ extension RealNetworkTests {
             let namespace = try #require(Lab.namespace)
             try (password + "\n").write(toFile: directory + "/password", atomically: true, encoding: .utf8)
             let log = directory + "/connect.log"
+            Lab.diagnosis = (log, server.console)
             let process = try namespace.spawn(
                 [
                     EndToEnd.executable ?? "pptp", "connect", "198.51.100.1", "--user", user, "--password-file",
@@ -174,6 +177,13 @@ extension RealNetworkTests {
                 timeout: 2,
                 randomPayload: true
             )
+            if answered.count < 48, let (log, console) = Lab.diagnosis {
+                // What both ends said, for a failure that does not come back when run alone.
+                let status = (try? namespace.execute(["ip", "-s", "link", "show", "pptp0"]).text) ?? ""
+                Issue.record(
+                    "\(answered.count)/50 pings came back intact\nclient log:\n\(read(log))\n\(status)\nVM console:\n\(read(console).suffix(5000))"
+                )
+            }
             #expect(answered.count >= 48, "\(answered.count)/50 pings came back intact")
         }
 

@@ -129,10 +129,15 @@ import Testing
         #expect(try harness.sent() == nil, "nothing else until the server answers")
         // accel-ppp 1.14: the PNS's own Call ID in the Call-Disconnect-Notify.
         try harness.receive(.callDisconnectNotify(.init(callID: clear.callID, resultCode: .request)))
+        #expect(
+            harness.dataPlane.commands.withLock { $0.contains { if case .callCleared = $0 { true } else { false } } },
+            "the tunnel is cleared"
+        )
+        // Once the data plane confirms the tunnel is gone, the connection stops (the last call went).
+        harness.handler.dataPlaneEvent(.removed(SessionStatistics(key: key.description)))
         guard case .stopControlConnectionRequest? = try harness.sent() else {
             Issue.record("no Stop-Control-Connection-Request after the Call-Disconnect-Notify")
             return
         }
-        harness.handler.dataPlaneEvent(.removed(SessionStatistics(key: key.description)))
     }
 }

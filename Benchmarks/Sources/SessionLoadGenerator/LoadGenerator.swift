@@ -55,7 +55,7 @@ struct LoadSink: DataPlaneSink {
         dirty[current] = true
     }
 
-    mutating func writeTUN(_ packet: UnsafeRawBufferPointer) {}
+    mutating func deliver(_ packet: UnsafeRawBufferPointer) {}
 
     mutating func report(_ event: DataPlaneEvent, for key: SessionKey) {
         events.append((current, key, event))

@@ -50,15 +50,8 @@ public enum TunnelPacket: Hashable, Sendable {
     case ipv6(Range<Int>)
 }
 
-/// Counters of one tunnel session beyond GRE sequencing and PPP.
+/// Counters of one tunnel session beyond its GRE call (`GRECall.counters`, the sequencer's) and PPP.
 public struct TunnelCounters: Hashable, Sendable {
-    /// GRE packets accepted for this call (data and acknowledgments): zero after a while means
-    /// the peer's GRE does not reach us (a firewall or NAT without a PPTP helper).
-    public var greReceived = 0
-    /// GRE packets that did not parse.
-    public var malformedGRE = 0
-    /// GRE packets for another Call ID (the demultiplexer should not let them through).
-    public var wrongCallID = 0
     /// PPP data frames dropped (see `PPPDataPath.counters` for the reasons).
     public var droppedFrames = 0
     public var lastDropReason: PPPDropReason?
@@ -71,11 +64,11 @@ public struct TunnelCounters: Hashable, Sendable {
     public init() {}
 }
 
-/// One PPTP call with its PPP session and data path (PPP ⇄ MPPE ⇄ GRE), the sans-I/O engine the
-/// client, the server and the relay all drive (DESIGN.md, "TunnelSession").
+/// One PPTP call's GRE (`GRECall`) with the PPP session it terminates and the data path between
+/// them (PPP ⇄ MPPE ⇄ GRE): the sans-I/O engine the client and the server drive (DESIGN.md,
+/// "TunnelSession"). A relay, which only carries frames, drives a `GRECall` alone.
 public struct TunnelSession: Sendable {
-    public let call: CallInformation
-    public private(set) var sequencer: GRESequencer<[UInt8]>
+    public private(set) var gre: GRECall
     public private(set) var ppp: PPPSession
     public private(set) var counters = TunnelCounters()
     /// `ppp.nextDeadline`, taken after every call into PPP's control plane (they all go through
@@ -96,18 +89,16 @@ public struct TunnelSession: Sendable {
         ppp: PPPSessionConfiguration,
         random: any RandomNumberGenerator & Sendable
     ) {
-        self.call = call
-        self.sequencer = GRESequencer(
-            configuration: gre,
-            peerWindow: call.peerWindow,
-            peerProcessingDelay: call.peerProcessingDelay
-        )
+        self.gre = GRECall(call: call, configuration: gre)
         self.ppp = PPPSession(configuration: ppp, random: random)
         self.pppDeadline = self.ppp.nextDeadline
     }
 
+    public var call: CallInformation { gre.call }
+    public var sequencer: GRESequencer<[UInt8]> { gre.sequencer }
+
     public var nextDeadline: NIODeadline? {
-        earliestDeadline(sequencer.nextDeadline, pppDeadline)
+        earliestDeadline(gre.sequencer.nextDeadline, pppDeadline)
     }
 
     public var isDown: Bool { ppp.downReason != nil }
@@ -146,10 +137,10 @@ public struct TunnelSession: Sendable {
 
     public mutating func timeout(now: NIODeadline) -> [TunnelAction] {
         var actions: [TunnelAction] = []
-        if let deadline = sequencer.nextDeadline, now >= deadline {
-            for action in sequencer.timeout(now: now) {
+        if let deadline = gre.sequencer.nextDeadline, now >= deadline {
+            for action in gre.sequencer.timeout(now: now) {
                 switch action {
-                case .sendAcknowledgment(let ack): actions.append(.sendGRE(acknowledgmentPacket(ack)))
+                case .sendAcknowledgment(let ack): actions.append(.sendGRE(gre.acknowledgmentPacket(ack)))
                 }
             }
             drainReleased(now: now, into: &actions)
@@ -177,40 +168,15 @@ public struct TunnelSession: Sendable {
 
     /// A PPP control frame in a GRE data packet.
     private mutating func controlPacket(_ frame: PPPFrame, now: NIODeadline) -> ByteBuffer {
-        let numbers = sequencer.sequenceNextPacketIgnoringWindow(now: now)
-        let payload = frame.serialized()
-        let header = GREHeader(
-            payloadLength: UInt16(truncatingIfNeeded: payload.readableBytes),
-            callID: call.peerCallID,
-            sequenceNumber: numbers.sequence,
-            acknowledgmentNumber: numbers.acknowledgment
-        )
-        var buffer = ByteBuffer()
-        buffer.reserveCapacity(header.encodedLength + payload.readableBytes)
-        GREPacket(header: header, payload: payload).write(to: &buffer)
-        return buffer
-    }
-
-    private func acknowledgmentPacket(_ ack: UInt32) -> ByteBuffer {
-        var buffer = ByteBuffer()
-        acknowledgmentHeader(ack).write(to: &buffer)
-        return buffer
+        gre.packet(carrying: frame.serialized(), now: now)
     }
 
     /// The header of an acknowledgment-only packet for `ack` (12 octets, nothing follows it): for a
     /// shell that writes it straight into its send batch (see `receiveGRE(…, deferAcknowledgment:)`).
-    public func acknowledgmentHeader(_ ack: UInt32) -> GREHeader {
-        // RFC 2637 §4.1: an acknowledgment-only packet has A set, S clear, payload length 0.
-        GREHeader(payloadLength: 0, callID: call.peerCallID, acknowledgmentNumber: ack)
-    }
+    public func acknowledgmentHeader(_ ack: UInt32) -> GREHeader { gre.acknowledgmentHeader(ack) }
 
-    /// The acknowledgment to send at once, if one is due after the packets received so far (the
-    /// sequencer's threshold, RFC 2637 §4.4); it counts as sent.
-    public mutating func takeDueAcknowledgment() -> UInt32? {
-        guard sequencer.shouldAcknowledgeNow, let ack = sequencer.takeAcknowledgment() else { return nil }
-        sequencer.countAcknowledgmentSent()
-        return ack
-    }
+    /// The acknowledgment to send at once, if one is due (see `GRECall.takeDueAcknowledgment`).
+    public mutating func takeDueAcknowledgment() -> UInt32? { gre.takeDueAcknowledgment() }
 
     // MARK: - Data path
 
@@ -224,8 +190,8 @@ public struct TunnelSession: Sendable {
         now: NIODeadline
     ) -> Result<Range<Int>, PPPDropReason> {
         // Check the window before MPPE consumes a coherency count for a packet never sent.
-        guard sequencer.windowIsOpen else {
-            _ = sequencer.sequenceNextPacket(now: now)  // counts the drop
+        guard gre.sequencer.windowIsOpen else {
+            _ = gre.sequencer.sequenceNextPacket(now: now)  // counts the drop
             return .failure(.peerWindowFull)
         }
         let frameStart: Int
@@ -233,17 +199,10 @@ public struct TunnelSession: Sendable {
         case .success(let start): frameStart = start
         case .failure(let reason): return .failure(reason)
         }
-        guard let numbers = sequencer.sequenceNextPacket(now: now) else { return .failure(.peerWindowFull) }
-        let header = GREHeader(
-            payloadLength: UInt16(truncatingIfNeeded: payload.upperBound - frameStart),
-            callID: call.peerCallID,
-            sequenceNumber: numbers.sequence,
-            acknowledgmentNumber: numbers.acknowledgment
-        )
-        let start = frameStart - header.encodedLength
-        guard start >= 0 else { return .failure(.tooLarge(payload.count)) }
-        header.write(to: UnsafeMutableRawBufferPointer(rebasing: buffer[start..<frameStart]))
-        return .success(start..<payload.upperBound)
+        guard let packet = gre.encapsulate(buffer, frame: frameStart..<payload.upperBound, now: now) else {
+            return .failure(frameStart < GREHeader.maximumLength ? .tooLarge(payload.count) : .peerWindowFull)
+        }
+        return .success(packet)
     }
 
     /// A GRE packet from the peer (the IP payload of protocol 47), decrypted in place.
@@ -260,34 +219,18 @@ public struct TunnelSession: Sendable {
         now: NIODeadline,
         deferAcknowledgment: Bool = false
     ) -> (packet: TunnelPacket?, actions: [TunnelAction]) {
-        let header: GREHeader
-        do {
-            header = try GREHeader.parse(UnsafeRawBufferPointer(buffer))
-        } catch {
-            counters.malformedGRE += 1
-            return (nil, [])
-        }
-        guard header.callID == call.callID else {
-            counters.wrongCallID += 1
-            return (nil, [])
-        }
-        counters.greReceived &+= 1
-        guard let sequence = header.sequenceNumber else {
-            // Acknowledgment only: nothing to check it against, and it can only move our send
-            // window within what we sent (`receiveAcknowledgment` ignores anything beyond).
-            if let ack = header.acknowledgmentNumber { sequencer.receiveAcknowledgment(ack, now: now) }
-            return (nil, [])
-        }
-        let frame = header.encodedLength..<(header.encodedLength + Int(header.payloadLength))
+        guard let data = gre.accept(UnsafeRawBufferPointer(buffer), now: now) else { return (nil, []) }
+        let sequence = data.sequence
+        let frame = data.frame
         var actions: [TunnelAction] = []
         var packet: TunnelPacket?
-        switch sequencer.receive(sequence: sequence, now: now) {
+        switch gre.sequencer.receive(sequence: sequence, now: now) {
         case .process(let position):
             packet = process(
                 buffer,
                 frame: frame,
                 sequence: sequence,
-                acknowledgment: header.acknowledgmentNumber,
+                acknowledgment: data.acknowledgment,
                 position: position,
                 now: now,
                 into: &actions
@@ -297,20 +240,20 @@ public struct TunnelSession: Sendable {
             // A frame not allowed in the session's state does not wait in the reorder buffer (the
             // ones processed at once are judged by `decapsulate` before anything moves).
             if let reason = ppp.dataPath.screen(UnsafeRawBufferPointer(rebasing: buffer[frame])) {
-                sequencer.discardHeld()
+                gre.sequencer.discardHeld()
                 refuse(reason, into: &actions)
                 break
             }
-            sequencer.hold(
+            gre.sequencer.hold(
                 Array(UnsafeRawBufferPointer(rebasing: buffer[frame])),
-                acknowledgment: header.acknowledgmentNumber
+                acknowledgment: data.acknowledgment
             )
             drainReleased(now: now, into: &actions)
         case .drop:
             break
         }
         if !deferAcknowledgment, let ack = takeDueAcknowledgment() {
-            actions.append(.sendGRE(acknowledgmentPacket(ack)))
+            actions.append(.sendGRE(gre.acknowledgmentPacket(ack)))
         }
         return (packet, actions)
     }
@@ -361,7 +304,7 @@ public struct TunnelSession: Sendable {
         case (.wellFormed, .jump(let distance)):
             // Without MPPE nothing can be authenticated: two packets in a row must agree. With MPPE
             // only an authenticated payload proves a jump (a control frame is easy to forge).
-            admitted = !ppp.dataPath.decrypts && sequencer.confirmJump(sequence)
+            admitted = !ppp.dataPath.decrypts && gre.sequencer.confirmJump(sequence)
             if !admitted { unproven(.unprovenSequenceJump(distance: distance), into: &actions) }
         case (.unproven, .jump(let distance)):
             admitted = false
@@ -371,8 +314,8 @@ public struct TunnelSession: Sendable {
             counters.unprovenPackets += 1
         }
         if admitted {
-            sequencer.commit(sequence, now: now)
-            if let acknowledgment { sequencer.receiveAcknowledgment(acknowledgment, now: now) }
+            gre.sequencer.commit(sequence, now: now)
+            if let acknowledgment { gre.sequencer.receiveAcknowledgment(acknowledgment, now: now) }
         }
         switch result {
         case .ipv4(let range): return admitted ? .ipv4(range) : nil
@@ -410,7 +353,7 @@ public struct TunnelSession: Sendable {
     }
 
     private mutating func drainReleased(now: NIODeadline, into actions: inout [TunnelAction]) {
-        while let released = sequencer.nextReleased(now: now) {
+        while let released = gre.sequencer.nextReleased(now: now) {
             var payload = released.payload
             let result = payload.withUnsafeMutableBytes {
                 process(

@@ -298,7 +298,7 @@ struct BatchSink: DataPlaneSink {
         batch.append(packet, peer: peer, local: local)
     }
 
-    mutating func writeTUN(_ packet: UnsafeRawBufferPointer) {
+    mutating func deliver(_ packet: UnsafeRawBufferPointer) {
         if (try? tun.write(packet)) != true { tunWriteFailures &+= 1 }
     }
 

@@ -82,8 +82,9 @@ public struct SessionStatistics: Hashable, Sendable, Codable {
 public protocol DataPlaneSink {
     /// Send a GRE packet (the IP payload for protocol 47) to `peer`, from `local` unless unspecified.
     mutating func sendGRE(_ packet: UnsafeRawBufferPointer, to peer: IPv4Address, from local: IPv4Address)
-    /// Write a network packet to the TUN device.
-    mutating func writeTUN(_ packet: UnsafeRawBufferPointer)
+    /// Deliver a network packet from a session to where it goes: the TUN device (client, server),
+    /// or a line (a relay).
+    mutating func deliver(_ packet: UnsafeRawBufferPointer)
     /// Report an event about a session to the control plane.
     mutating func report(_ event: DataPlaneEvent, for key: SessionKey)
 }
@@ -228,7 +229,7 @@ public struct SessionTable: Sendable {
         let data = slot.tunnel.ppp.dataPath.counters
         let gre = slot.tunnel.sequencer.counters
         stats.user = slot.user
-        stats.greReceived = slot.tunnel.counters.greReceived
+        stats.greReceived = slot.tunnel.gre.counters.received
         stats.clientAddress = slot.clientAddress?.description
         stats.bytesIn = data.octetsReceived
         stats.bytesOut = data.octetsSent
@@ -266,10 +267,10 @@ public struct SessionTable: Sendable {
         // One lookup for the packet, the client address and the acknowledgment; the acknowledgment
         // is written straight into the send batch below, with no allocation (TunnelSession.receiveGRE).
         let found = withSlot(key) { slot in
-            let before = slot.tunnel.counters.greReceived
+            let before = slot.tunnel.gre.counters.received
             let (packet, actions) = slot.tunnel.receiveGRE(buffer, now: now, deferAcknowledgment: true)
             let acknowledgment = slot.tunnel.takeDueAcknowledgment().map { slot.tunnel.acknowledgmentHeader($0) }
-            let first = before == 0 && slot.tunnel.counters.greReceived > 0
+            let first = before == 0 && slot.tunnel.gre.counters.received > 0
             return (packet, actions, slot.clientAddress, acknowledgment, first)
         }
         guard let (packet, actions, clientAddress, acknowledgment, first) = found else {
@@ -283,10 +284,10 @@ public struct SessionTable: Sendable {
             if mode == .server, let clientAddress, !hasSource(clientAddress, buffer, range) {
                 counters.spoofedSource &+= 1
             } else {
-                sink.writeTUN(UnsafeRawBufferPointer(rebasing: buffer[range]))
+                sink.deliver(UnsafeRawBufferPointer(rebasing: buffer[range]))
             }
         case .ipv6(let range):
-            sink.writeTUN(UnsafeRawBufferPointer(rebasing: buffer[range]))
+            sink.deliver(UnsafeRawBufferPointer(rebasing: buffer[range]))
         case nil:
             break
         }
@@ -422,7 +423,7 @@ public struct SessionTable: Sendable {
         message[3] = UInt8(truncatingIfNeeded: sum)
         let reply = IPv4Packet.build(source: local, destination: header.source, protocolNumber: 1, payload: message)
         counters.fragmentationNeededSent &+= 1
-        reply.withUnsafeBytes { sink.writeTUN($0) }
+        reply.withUnsafeBytes { sink.deliver($0) }
     }
 
     // MARK: - Timers
@@ -481,7 +482,7 @@ public struct SessionTable: Sendable {
                         continue
                     }
                 }
-                bytes.withUnsafeBytes { sink.writeTUN($0) }
+                bytes.withUnsafeBytes { sink.deliver($0) }
             case .verify(let request):
                 sink.report(.verify(request), for: key)
             case .anomaly(let anomaly):

@@ -4,15 +4,16 @@ import PPP
 import PPTP
 import PPTPNetwork
 
-/// The thin NIO shell of one PPTP control connection on the server (STYLE.md §5): decode,
-/// call the engine with `now`, perform its actions, re-arm one timer at its deadline (in the
-/// loop's shared `ControlTimers`).
+/// The thin NIO shell of one PPTP control connection on the server (STYLE.md §5): bytes and
+/// time go to the sans-I/O `PPTPEndpoint`, its commands are carried out, and one timer is kept at
+/// its deadline (in the loop's shared `ControlTimers`). What stays here is the server's policy:
+/// admission, Call IDs, the authentication backend, addresses, session records and events.
 final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private let server: ServerContext
-    private var engine: ControlConnection
+    private var engine: PPTPEndpoint
     private var context: ChannelHandlerContext?
     private let timers: ControlTimers
     /// Our id in `timers` (0: not registered).
@@ -20,8 +21,6 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
     /// When our timer fires (nil: none pending). A later deadline leaves it pending: it fires
     /// early and re-arms.
     private var timerDeadline: NIODeadline?
-    /// When a connection that has placed no call is closed (see `.established`).
-    private var callDeadline: NIODeadline?
     /// Control-connection timers (30 s set-up, 60 s echo, 60 s call states) fire this much late: the
     /// echo deadline moves on by the round trip when the reply arrives, and without slack the timer
     /// set when the request went out would fire just before it, only to re-arm.
@@ -38,14 +37,11 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
     private var local = IPv4Address.unspecified
     private var logger: Logger
 
+    /// What the server knows of a call beyond its lifecycle (which the endpoint keeps).
     private struct Call {
         var key: SessionKey
         /// Authenticated: counted as a session, no longer as a call waiting to authenticate.
         var authenticated = false
-        /// The session runs in the data plane (the call connected).
-        var started = false
-        /// Set once the call was closed for not authenticating in time.
-        var authenticationExpired = false
         var connectedAt: NIODeadline
         var user: String?
         var method: AuthenticationMethod?
@@ -56,16 +52,19 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
 
     /// Calls by our Call ID; they stay until the data plane confirms the session is gone.
     private var calls: [UInt16: Call] = [:]
-    private var closing = false
-    private var everHadCall = false
     /// This connection is counted among those without an authenticated session.
     private var countedUnauthenticated = false
 
     init(server: ServerContext, timers: ControlTimers) {
         self.server = server
         self.timers = timers
-        self.engine = ControlConnection(
-            configuration: server.controlConfiguration,
+        self.engine = PPTPEndpoint(
+            configuration: PPTPEndpoint.Configuration(
+                control: server.controlConfiguration,
+                // DESIGN.md "Server": a TCP connection that never completes SCCRQ/OCRQ is closed.
+                noCallTimeout: server.configuration.limits.handshakeTimeout,
+                authenticationTimeout: server.configuration.limits.authenticationTimeout
+            ),
             echoIdentifierSeed: UInt32.random(in: 1...UInt32.max)
         )
         self.logger = server.logger
@@ -124,7 +123,7 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
         // Our pending timer entry is skipped when it comes up.
         timers.unregister(timerID)
         timerDeadline = nil
-        perform(engine.transportClosed())
+        perform(engine.transportClosed(now: .now()))
         logger.debug("control connection closed")
         context.fireChannelInactive()
         self.context = nil
@@ -145,19 +144,11 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
         context.close(promise: nil)
     }
 
-    // MARK: - Engine actions
+    // MARK: - Endpoint commands
 
-    private func perform(_ actions: [ControlAction]) {
-        // Start the session in the data plane before the Outgoing-Call-Reply goes out, so the
-        // client's first GRE packet finds it.
-        var actions = actions
-        if let index = actions.firstIndex(where: { if case .callConnected = $0 { return true } else { return false } }),
-            index > 0
-        {
-            actions.insert(actions.remove(at: index), at: 0)
-        }
-        for action in actions {
-            switch action {
+    private func perform(_ commands: [PPTPEndpoint.Command]) {
+        for command in commands {
+            switch command {
             case .send(let message):
                 guard let context else { continue }
                 context.writeAndFlush(wrapOutboundOut(message.serialized()), promise: nil)
@@ -165,31 +156,29 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
                 logger.debug(
                     "control connection established: host \"\(info.hostName)\", vendor \"\(info.vendor)\", firmware \(info.firmwareRevision)"
                 )
-                // A control connection that never places a call is closed after the handshake
-                // time-out (DESIGN.md "Server": a TCP connection that never completes SCCRQ/OCRQ
-                // is closed); checked in `timerFired`.
-                callDeadline = .now() + server.configuration.limits.handshakeTimeout
-            case .callOffered(let offer):
+            case .offered(let offer):
                 answer(offer)
-            case .callConnected(let info):
+            case .startTunnel(let info):
                 connected(info)
-            case .callCleared(let callID, let reason):
-                cleared(callID, reason: reason)
-            case .linkInfo(let callID, let send, let receive):
-                logger.trace(
-                    "Set-Link-Info for call \(callID): send ACCM 0x\(String(send, radix: 16)), receive ACCM 0x\(String(receive, radix: 16))"
-                )
-            case .wanError(let callID, let notify):
-                logger.info(
-                    "WAN-Error-Notify for call \(callID): \(notify.crcErrors) CRC, \(notify.framingErrors) framing errors"
-                )
-            case .violation(let violation):
-                logger.debug("control protocol: \(violation)")
-            case .peerQuirk(let quirk):
-                logger.info("peer quirk: \(quirk)")
+            case .callEnded(let callID, let reason, let started):
+                guard started, let call = calls[callID] else {
+                    server.state.freeCallID(callID, peer: peer)
+                    continue
+                }
+                logger.debug("call \(callID) cleared: \(reason)")
+                server.dataPlane?.submit(.callCleared(call.key))
+            case .closeTunnel(let callID, let reason):
+                if let call = calls[callID] { server.dataPlane?.submit(.close(call.key, reason: reason)) }
+            case .report(let report):
+                switch report {
+                case .noCallWithin, .notAuthenticatedWithin:
+                    logger.info("closing: \(report) from \(peerDescription)")
+                case .linkInfo: logger.trace("\(report)")
+                case .wanError, .peerQuirk: logger.info("\(report)")
+                case .violation, .noGREWithin: logger.debug("\(report)")
+                }
             case .close(let reason):
                 logger.debug("closing control connection: \(reason)")
-                closing = true
                 context?.close(promise: nil)
             }
         }
@@ -203,10 +192,7 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
     private func rearm() {
         guard context != nil else { return }
         let engineDeadline = engine.nextDeadline.map { $0 + Self.timerSlack }
-        guard
-            let deadline = [engineDeadline, callDeadline, stallDeadline, authenticationDeadline].compactMap({ $0 })
-                .min()
-        else { return }
+        guard let deadline = [engineDeadline, stallDeadline].compactMap({ $0 }).min() else { return }
         if let scheduled = timerDeadline, scheduled <= deadline { return }
         timerDeadline = deadline
         timers.schedule(timerID, at: deadline)
@@ -225,19 +211,8 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
                 "closing control connection from \(peerDescription): it has not read our replies for \(seconds) s (\(queued) bytes queued)"
             )
             stallDeadline = nil
-            closing = true
             context.close(promise: nil)
             return
-        }
-        if let due = authenticationDeadline, now >= due { expireUnauthenticatedCalls(now: now) }
-        if let noCall = callDeadline, now >= noCall {
-            callDeadline = nil
-            if !everHadCall, engine.isEstablished {
-                let seconds = server.configuration.limits.handshakeTimeout.nanoseconds / 1_000_000_000
-                logger.info("closing control connection from \(peerDescription): no call within \(seconds) s")
-                perform(engine.stop(reason: .none, now: now))
-                return
-            }
         }
         if let due = engine.nextDeadline, due <= now {
             perform(engine.timeout(now: now))
@@ -246,34 +221,11 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
         }
     }
 
-    /// When the oldest call that has not authenticated runs out of time (issue 22 item 10: calls
-    /// waiting to authenticate have a deadline of their own, shorter than the handshake's).
-    private var authenticationDeadline: NIODeadline? {
-        let timeout = server.configuration.limits.authenticationTimeout
-        return calls.values.lazy.filter { !$0.authenticated && !$0.authenticationExpired && $0.down == nil }
-            .map { $0.connectedAt + timeout }.min()
-    }
-
-    private func expireUnauthenticatedCalls(now: NIODeadline) {
-        let timeout = server.configuration.limits.authenticationTimeout
-        for (id, call) in calls where !call.authenticated && !call.authenticationExpired && call.down == nil {
-            guard now >= call.connectedAt + timeout else { continue }
-            calls[id]?.authenticationExpired = true
-            logger.info(
-                "closing call \(id) from \(peerDescription): not authenticated within \(timeout.nanoseconds / 1_000_000_000) s"
-            )
-            if call.started {
-                server.dataPlane?.submit(.close(call.key, reason: .authenticationTimeout))
-            } else {
-                perform(engine.clearCall(id, result: .adminShutdown, now: now))
-            }
-        }
-    }
-
     private func answer(_ offer: CallOffer) {
         let now = NIODeadline.now()
-        guard case .outgoing(let request) = offer else {
-            perform(engine.answerCall(peerCallID: offer.peerCallID, with: nil, now: now))
+        guard case .outgoing = offer else {
+            // Incoming calls (compulsory tunnelling) are not accepted yet.
+            perform(engine.answer(offer, with: nil, now: now))
             return
         }
         let peerName = peerDescription
@@ -283,24 +235,22 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
         }
         if let refusal {
             if log { logger.warning("refused calls from \(peerName): \(refusal) (said once a minute)") }
-            perform(engine.answerCall(peerCallID: request.callID, with: nil, now: now))
+            perform(engine.answer(offer, with: nil, now: now))
             return
         }
         guard let callID = server.state.allocateCallID(peer: peer) else {
             server.state.admission { $0.releaseCall(peer: peerName, authenticated: false) }
             logger.warning("refused call from \(peerDescription): no Call ID free")
-            perform(engine.answerCall(peerCallID: request.callID, with: nil, now: now))
+            perform(engine.answer(offer, with: nil, now: now))
             return
         }
         calls[callID] = Call(key: SessionKey(peer: peer, local: local, callID: callID), connectedAt: now)
-        everHadCall = true
-        perform(engine.answerCall(peerCallID: request.callID, with: callID, now: now))
+        perform(engine.answer(offer, with: callID, now: now))
     }
 
     private func connected(_ info: CallInformation) {
         guard let context, let call = calls[info.callID], let dataPlane = server.dataPlane else { return }
         let key = call.key
-        calls[info.callID]?.started = true
         server.router.register(key, NIOLoopBound(self, eventLoop: context.eventLoop))
         server.state.register(
             SessionRecord(
@@ -320,15 +270,6 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
         )
         logger.debug("call \(info.callID) connected (peer Call ID \(info.peerCallID), window \(info.peerWindow))")
         dataPlane.submit(.add(key, tunnel))
-    }
-
-    private func cleared(_ callID: UInt16, reason: CallClearReason) {
-        guard let call = calls[callID] else {
-            server.state.freeCallID(callID, peer: peer)
-            return
-        }
-        logger.debug("call \(callID) cleared: \(reason)")
-        server.dataPlane?.submit(.callCleared(call.key))
     }
 
     // MARK: - Data-plane events (on our event loop)
@@ -361,7 +302,8 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
             case .down(let reason):
                 call.down = reason
                 calls[key.callID] = call
-                endCall(key.callID, reason: reason)
+                // PPP is over: the endpoint clears the call with the result that says why.
+                perform(engine.sessionDown(key.callID, reason: reason, now: now))
                 return
             case .linkEstablished, .passwordChanged, .ipv6Up, .protocolRejected, .peerIdentification, .echoReply:
                 break
@@ -385,10 +327,8 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
                     wasUp: call.networkUp
                 )
             )
-            if calls.isEmpty && !closing && engine.isEstablished {
-                // As Windows and pptpd do: the last call gone, stop the control connection.
-                perform(engine.stop(reason: .none, now: now))
-            }
+            // As Windows and pptpd do: the last call gone, the endpoint stops the control connection.
+            perform(engine.sessionRemoved(key.callID, now: now))
             return
         }
         calls[key.callID] = call
@@ -473,6 +413,7 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
             server.state.admission { $0.recordSuccess(user: user, peer: peerName, now: now) }
             call.authenticated = true
             calls[key.callID] = call
+            engine.sessionAuthenticated(key.callID)
             releaseUnauthenticatedConnection()
             logger.debug("user \"\(user)\" authenticated with \(request.method)")
         case .reject(let code, _):
@@ -489,22 +430,4 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
         server.dataPlane?.submit(.verdict(key, verdict, addresses: addresses))
     }
 
-    /// PPP is over: clear the call (Call-Disconnect-Notify) and let the data plane drop it.
-    private func endCall(_ callID: UInt16, reason: PPPDownReason) {
-        let now = NIODeadline.now()
-        if engine.calls[callID] != nil {
-            // RFC 2637 §2.13 result: the peer hung up (request), the link died (lost carrier),
-            // or we ended it (administrative).
-            let result: CallDisconnectResult
-            switch reason {
-            case .peerTerminated: result = .request
-            case .echoTimeout, .lowerLayerDown: result = .lostCarrier
-            case .localClose, .negotiationFailed, .authenticationFailed, .encryptionNeedsMSCHAP, .handshakeTimeout:
-                result = .adminShutdown
-            }
-            perform(engine.clearCall(callID, result: result, now: now))
-        } else if let call = calls[callID] {
-            server.dataPlane?.submit(.callCleared(call.key))
-        }
-    }
 }

@@ -16,7 +16,7 @@ struct CollectingSink: DataPlaneSink {
         gre.append((Array(packet), peer))
         sources.append(local)
     }
-    mutating func writeTUN(_ packet: UnsafeRawBufferPointer) { tun.append(Array(packet)) }
+    mutating func deliver(_ packet: UnsafeRawBufferPointer) { tun.append(Array(packet)) }
     mutating func report(_ event: DataPlaneEvent, for key: SessionKey) { events.append((key, event)) }
 }
 

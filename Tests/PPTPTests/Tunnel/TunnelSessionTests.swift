@@ -263,11 +263,11 @@ func forgedMPPEFrame(count: UInt16, seed: UInt64, length: Int = 80) -> [UInt8] {
         var bytes = Array(buffer.readableBytesView)
         let t = pair.now
         _ = bytes.withUnsafeMutableBytes { raw in pair.server.receiveGRE(raw, now: t) }
-        #expect(pair.server.counters.wrongCallID == 1)
+        #expect(pair.server.gre.counters.wrongCallID == 1)
         var junk: [UInt8] = [1, 2, 3]
         let now = pair.now
         _ = junk.withUnsafeMutableBytes { raw in pair.server.receiveGRE(raw, now: now) }
-        #expect(pair.server.counters.malformedGRE == 1)
+        #expect(pair.server.gre.counters.malformed == 1)
     }
 
     // MARK: - Forged packets (issue 22 items 6 and 7)
