@@ -208,7 +208,7 @@ struct CallTracker: Sendable {
             pppErrors += 1
             output.problems.append(
                 ProblemReport(
-                    severity: "warning",
+                    severity: .warning,
                     frame: packet.frame,
                     text: "call \(index): PPP frame not decoded: \(error.explanation)"
                 )

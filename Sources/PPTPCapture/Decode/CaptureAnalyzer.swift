@@ -88,7 +88,7 @@ public struct CaptureAnalyzer: Sendable {
             connections[index].streams[direction, default: ControlStream()].gap()
             let text =
                 "\(missing) octets of the control connection \(direction) were never captured: messages in them are lost"
-            problem("warning", frame: frame, text)
+            problem(.warning, frame: frame, text)
             line(frame: frame, time: time, kind: .note, connection: index + 1, direction: Self.flow(direction), text)
         case .tcpHalfClosed(let key, let direction, let frame, let time):
             guard let index = connectionIndex[key] else { return }
@@ -172,16 +172,16 @@ public struct CaptureAnalyzer: Sendable {
         switch diagnostic {
         case .malformed(let error):
             statistics.malformedFrames += 1
-            problem("warning", frame: frame, "frame \(frame) not decoded: \(error.explanation)")
+            problem(.warning, frame: frame, "frame \(frame) not decoded: \(error.explanation)")
         case .ipv4ChecksumMismatch(let source, let destination, let stored, let computed):
             problem(
-                "warning",
+                .warning,
                 frame: frame,
                 "frame \(frame): IPv4 header checksum 0x\(hex(stored, 4)) from \(source) to \(destination) should be 0x\(hex(computed, 4)) (used anyway)"
             )
         case .fragmentsAbandoned(let key, _, let frames):
             problem(
-                "warning",
+                .warning,
                 frame: frame,
                 "IP fragments of \(key.source) → \(key.destination) never completed (frames \(frames.map(String.init).joined(separator: ", "))): the datagram is lost"
             )
@@ -215,13 +215,13 @@ public struct CaptureAnalyzer: Sendable {
                 statistics.controlMessagesRejected += 1
                 let text = "control message from the \(sender) refused: \(error.explanation)"
                 connections[index].problems.append(text)
-                problem("warning", frame: frame, text)
+                problem(.warning, frame: frame, text)
                 line(frame: frame, time: time, kind: .note, connection: index + 1, direction: sender.sending, text)
             case .framingLost(let error):
                 let text =
                     "control stream from the \(sender) lost its framing: \(error.explanation); hunting for the next message"
                 connections[index].problems.append(text)
-                problem("error", frame: frame, text)
+                problem(.error, frame: frame, text)
                 line(frame: frame, time: time, kind: .note, connection: index + 1, direction: sender.sending, text)
             case .resynchronised(let skipped):
                 let text = "control stream from the \(sender) back in step after skipping \(skipped) octets"
@@ -371,7 +371,7 @@ public struct CaptureAnalyzer: Sendable {
             "PPTP " + ControlMessageText.describe(message)
         )
         if let note {
-            problem("warning", frame: frame, note)
+            problem(.warning, frame: frame, note)
             line(
                 frame: frame,
                 time: time,
@@ -451,7 +451,7 @@ public struct CaptureAnalyzer: Sendable {
         } catch {
             statistics.greNotPPTP += 1
             let text = "GRE \(source) > \(destination) not PPTP enhanced GRE: \(error.explanation)"
-            problem("warning", frame: frame, text)
+            problem(.warning, frame: frame, text)
             line(frame: frame, time: time, kind: .note, connection: nil, direction: nil, text)
             return
         }
@@ -512,7 +512,7 @@ public struct CaptureAnalyzer: Sendable {
         assign(call: index, side: side, callID: route.callID)
         let text =
             "GRE for Call ID 0x\(hex(route.callID, 4)) (\(route.source) > \(route.destination)) whose call set-up was not captured: followed as call \(index)"
-        problem("warning", frame: nil, text)
+        problem(.warning, frame: nil, text)
         return (index, side.other.sending)
     }
 
@@ -563,7 +563,7 @@ public struct CaptureAnalyzer: Sendable {
         )
     }
 
-    private mutating func problem(_ severity: String, frame: Int?, _ text: String) {
+    private mutating func problem(_ severity: ProblemSeverity, frame: Int?, _ text: String) {
         guard problems.count < Self.maximumProblems else {
             problemsDropped += 1
             return
@@ -596,7 +596,7 @@ public struct CaptureAnalyzer: Sendable {
         }
         if problemsDropped > 0 {
             problems.append(
-                ProblemReport(severity: "warning", frame: nil, text: "\(problemsDropped) more problems not listed")
+                ProblemReport(severity: .warning, frame: nil, text: "\(problemsDropped) more problems not listed")
             )
         }
         let file = FileReport(
@@ -614,7 +614,7 @@ public struct CaptureAnalyzer: Sendable {
                 format == nil || captureStatistics.frames == 0
                 ? "CANNOT READ: \(fileError.explanation)"
                 : "DAMAGED CAPTURE: \(fileError.explanation). Everything up to frame \(captureStatistics.frames) was read and is shown."
-            report.problems.append(ProblemReport(severity: "error", frame: nil, text: text))
+            report.problems.append(ProblemReport(severity: .error, frame: nil, text: text))
         }
         report.problems += problems
         report.connections = connections.map { $0.report(start: start) }

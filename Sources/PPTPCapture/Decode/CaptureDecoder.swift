@@ -49,7 +49,7 @@ public enum CaptureDecoder {
             let shown = item.password.map { "\"\($0)\"" } ?? "(run with --show-secrets to print it)"
             report.weaknesses.insert(
                 WeaknessReport(
-                    severity: "critical",
+                    severity: .critical,
                     call: item.call,
                     title: "Password of user \"\(item.user)\" found in the word list: \(shown)",
                     detail:

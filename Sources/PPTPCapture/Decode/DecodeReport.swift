@@ -532,10 +532,22 @@ public struct EndingReport: Codable, Hashable, Sendable {
     public var steps: [Step]
 }
 
+/// How bad a weakness is (the JSON report says it as the raw value).
+public enum WeaknessSeverity: String, Codable, Hashable, Sendable {
+    case critical, high, medium, info
+}
+
+/// How bad a problem of reading the capture is.
+public enum ProblemSeverity: String, Codable, Hashable, Sendable {
+    /// Part of the capture could not be read at all.
+    case error
+    /// Something was read with a doubt, or skipped.
+    case warning
+}
+
 /// A weakness of the authentication or encryption seen.
 public struct WeaknessReport: Codable, Hashable, Sendable {
-    /// "critical", "high", "medium", "info".
-    public var severity: String
+    public var severity: WeaknessSeverity
     /// The call, when it is about one.
     public var call: Int?
     /// One line.
@@ -546,8 +558,7 @@ public struct WeaknessReport: Codable, Hashable, Sendable {
 
 /// Something that kept the decoder from reading part of the capture.
 public struct ProblemReport: Codable, Hashable, Sendable {
-    /// "error" or "warning".
-    public var severity: String
+    public var severity: ProblemSeverity
     /// The frame, when known.
     public var frame: Int?
     /// In words, with the exact numbers.

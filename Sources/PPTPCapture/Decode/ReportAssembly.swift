@@ -126,7 +126,7 @@ enum ReportAssembly {
                 "No PPTP call found: \(report.connections.count) control connection(s), \(report.statistics.greDatagrams) GRE packet(s) in \(report.statistics.frames) frames."
             )
         }
-        let serious = report.weaknesses.filter { $0.severity == "critical" || $0.severity == "high" }
+        let serious = report.weaknesses.filter { $0.severity == .critical || $0.severity == .high }
         if let first = serious.first {
             lines.append("\(serious.count) serious weakness\(serious.count == 1 ? "" : "es"), first: \(first.title)")
         }
@@ -148,7 +148,7 @@ enum ReportAssembly {
                 detail += " Require MS-CHAPv2 at least, and better leave PPTP for IKEv2/IPsec or WireGuard."
                 result.append(
                     .init(
-                        severity: "critical",
+                        severity: .critical,
                         call: report.index,
                         title: "PAP: the password of user \(user) is in clear text in this capture",
                         detail: detail
@@ -157,7 +157,7 @@ enum ReportAssembly {
             case .chapMD5:
                 result.append(
                     .init(
-                        severity: "high",
+                        severity: .high,
                         call: report.index,
                         title:
                             "CHAP-MD5: the captured challenge and response allow an offline dictionary attack on the password of \(user)",
@@ -168,7 +168,7 @@ enum ReportAssembly {
             case .msCHAPv1:
                 result.append(
                     .init(
-                        severity: "high",
+                        severity: .high,
                         call: report.index,
                         title: "MS-CHAPv1 in use (user \(user)): the NT hash can be recovered from this capture",
                         detail:
@@ -178,7 +178,7 @@ enum ReportAssembly {
             case .msCHAPv2:
                 result.append(
                     .init(
-                        severity: "high",
+                        severity: .high,
                         call: report.index,
                         title:
                             "MS-CHAPv2 handshake of user \(user) visible: an offline single-DES search recovers the NT hash",
@@ -195,7 +195,7 @@ enum ReportAssembly {
             {
                 result.append(
                     .init(
-                        severity: "high",
+                        severity: .high,
                         call: report.index,
                         title: "No encryption: MPPE was not negotiated, the tunnel carries its traffic in clear",
                         detail:
@@ -208,7 +208,7 @@ enum ReportAssembly {
                 case "40-bit":
                     result.append(
                         .init(
-                            severity: "high",
+                            severity: .high,
                             call: report.index,
                             title: "MPPE 40-bit: the session keys can be found by exhaustive search",
                             detail:
@@ -218,7 +218,7 @@ enum ReportAssembly {
                 case "56-bit":
                     result.append(
                         .init(
-                            severity: "high",
+                            severity: .high,
                             call: report.index,
                             title: "MPPE 56-bit: the session keys can be found by exhaustive search",
                             detail:
@@ -231,7 +231,7 @@ enum ReportAssembly {
                 if mppe.mode == "stateful" {
                     result.append(
                         .init(
-                            severity: "medium",
+                            severity: .medium,
                             call: report.index,
                             title:
                                 "Stateful MPPE: keys change only every 256 packets, and one lost packet stalls the flow",
@@ -242,7 +242,7 @@ enum ReportAssembly {
                 }
                 result.append(
                     .init(
-                        severity: "medium",
+                        severity: .medium,
                         call: report.index,
                         title: "MPPE gives no integrity and no forward secrecy",
                         detail:

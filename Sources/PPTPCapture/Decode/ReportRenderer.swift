@@ -56,7 +56,7 @@ public enum ReportRenderer {
             out.append(heading("Weaknesses"))
             for weakness in report.weaknesses {
                 let call = weakness.call.map { "call \($0): " } ?? ""
-                out.append(wrap("[\(weakness.severity.uppercased())] \(call)\(weakness.title)", indent: "    "))
+                out.append(wrap("[\(weakness.severity.rawValue.uppercased())] \(call)\(weakness.title)", indent: "    "))
                 out.append(wrap("    " + weakness.detail, indent: "    "))
             }
         }
@@ -64,7 +64,7 @@ public enum ReportRenderer {
             out.append("")
             out.append(heading("Problems"))
             for problem in report.problems {
-                out.append(wrap("[\(problem.severity)] " + problem.text, indent: "    "))
+                out.append(wrap("[\(problem.severity.rawValue)] " + problem.text, indent: "    "))
             }
         }
         if sections.contains(.calls) {

@@ -199,7 +199,7 @@ import Testing
         let shown = try capture.decode(DecodeOptions(showSecrets: true))
         #expect(shown.timeline.contains { $0.text == "PAP AuthReq id=0x1 user=\"grace\" password=\"Grace-PAP-Plain\"" })
         #expect(shown.calls.first?.authentication.password == capture.password)
-        #expect(masked.weaknesses.first?.severity == "critical")
+        #expect(masked.weaknesses.first?.severity == .critical)
     }
 
     @Test func weaknessesNameTheMethodAndStrength() throws {

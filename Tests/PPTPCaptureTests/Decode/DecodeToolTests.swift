@@ -80,7 +80,7 @@ struct DecodeTsharkTests {
         #expect(
             report.headline.first?.hasPrefix("PASSWORD FOUND in the word list for user \"\(capture.user)\"") == true
         )
-        #expect(report.weaknesses.first?.severity == "critical")
+        #expect(report.weaknesses.first?.severity == .critical)
         if method.hasPrefix("MS-CHAP") {
             // Found, then used: the session is decrypted with it.
             #expect(report.calls.first?.mppe.decryption == "decrypted")

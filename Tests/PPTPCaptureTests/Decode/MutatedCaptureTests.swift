@@ -31,7 +31,7 @@ import Testing
             } else if report.file.damage != nil {
                 #expect(report.outcome == .damaged)
                 #expect(report.headline.first?.hasPrefix("DAMAGED CAPTURE: ") == true)
-                #expect(report.problems.first?.severity == "error")
+                #expect(report.problems.first?.severity == .error)
             }
             // What was read decrypts as far as it goes: no garbage from a cut capture.
             for call in report.calls {
