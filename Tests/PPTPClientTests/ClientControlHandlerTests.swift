@@ -93,7 +93,7 @@ import Testing
         #expect(harness.outcome == nil, "the ending waits for PPP's reason")
         let failure = AuthenticationFailure.rejected(.authenticationFailure, message: "E=691 R=0 V=3")
         harness.handler.dataPlaneEvent(.ppp(.down(.authenticationFailed(failure))))
-        harness.handler.dataPlaneEvent(.removed(SessionStatistics(key: key.description)))
+        harness.handler.dataPlaneEvent(.removed(SessionStatistics(key: key)))
         #expect(harness.outcome == .authenticationFailed(failure))
         #expect(harness.outcome?.exitCode == 8)
     }
@@ -105,7 +105,7 @@ import Testing
         let key = try #require(harness.key)
         try harness.receive(.stopControlConnectionRequest(.init(reason: .none)))
         harness.handler.dataPlaneEvent(.ppp(.down(.lowerLayerDown)))
-        harness.handler.dataPlaneEvent(.removed(SessionStatistics(key: key.description)))
+        harness.handler.dataPlaneEvent(.removed(SessionStatistics(key: key)))
         guard case .controlConnectionFailed(let text)? = harness.outcome else {
             Issue.record("outcome \(String(describing: harness.outcome))")
             return
@@ -134,7 +134,7 @@ import Testing
             "the tunnel is cleared"
         )
         // Once the data plane confirms the tunnel is gone, the connection stops (the last call went).
-        harness.handler.dataPlaneEvent(.removed(SessionStatistics(key: key.description)))
+        harness.handler.dataPlaneEvent(.removed(SessionStatistics(key: key)))
         guard case .stopControlConnectionRequest? = try harness.sent() else {
             Issue.record("no Stop-Control-Connection-Request after the Call-Disconnect-Notify")
             return

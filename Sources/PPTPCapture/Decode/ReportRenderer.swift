@@ -56,7 +56,9 @@ public enum ReportRenderer {
             out.append(heading("Weaknesses"))
             for weakness in report.weaknesses {
                 let call = weakness.call.map { "call \($0): " } ?? ""
-                out.append(wrap("[\(weakness.severity.rawValue.uppercased())] \(call)\(weakness.title)", indent: "    "))
+                out.append(
+                    wrap("[\(weakness.severity.rawValue.uppercased())] \(call)\(weakness.title)", indent: "    ")
+                )
                 out.append(wrap("    " + weakness.detail, indent: "    "))
             }
         }

@@ -7,7 +7,7 @@ import PPTP
 /// repeat across peers and one process can hold more sessions than there are Call IDs; and calls
 /// are matched by the address pair of their control connection, whose local address GRE leaves
 /// from, so a multi-homed host answers from the address the peer reached).
-public struct SessionKey: Hashable, Sendable, CustomStringConvertible {
+public struct SessionKey: Hashable, Sendable, Codable, CustomStringConvertible {
     public var peer: IPv4Address
     /// Our address on the control connection; unspecified: any (the route picks the source).
     public var local: IPv4Address
@@ -54,7 +54,7 @@ public enum DataPlaneCommand: Sendable {
 
 /// Statistics of one session, for logs and `pptp status`.
 public struct SessionStatistics: Hashable, Sendable, Codable {
-    public var key: String
+    public var key: SessionKey
     public var user: String?
     /// GRE packets received from the peer for this call.
     public var greReceived = 0
@@ -74,7 +74,7 @@ public struct SessionStatistics: Hashable, Sendable, Codable {
     public var unproven = 0
     public var downReason: String?
 
-    public init(key: String) { self.key = key }
+    public init(key: SessionKey) { self.key = key }
 }
 
 /// Where the session table sends its output: the data-plane thread batches these into system
@@ -225,7 +225,7 @@ public struct SessionTable: Sendable {
     }
 
     private static func statistics(_ key: SessionKey, _ slot: inout Slot) -> SessionStatistics {
-        var stats = SessionStatistics(key: key.description)
+        var stats = SessionStatistics(key: key)
         let data = slot.tunnel.ppp.dataPath.counters
         let gre = slot.tunnel.sequencer.counters
         stats.user = slot.user

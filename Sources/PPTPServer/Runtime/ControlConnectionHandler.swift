@@ -254,7 +254,6 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
         server.router.register(key, NIOLoopBound(self, eventLoop: context.eventLoop))
         server.state.register(
             SessionRecord(
-                key: key.description,
                 peer: peerDescription,
                 callID: info.callID,
                 peerCallID: info.peerCallID,

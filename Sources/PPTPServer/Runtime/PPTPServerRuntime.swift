@@ -157,9 +157,10 @@ public final class PPTPServerRuntime: Sendable {
         let snapshot = await dataPlane?.snapshot() ?? DataPlaneSnapshot()
         let statistics = Dictionary(snapshot.sessions.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
         let now = context.secondsSinceStart()
-        let sessions = context.state.sessions.sorted { $0.startedAt < $1.startedAt }.map {
+        let sessions = context.state.sessionEntries.sorted { $0.record.startedAt < $1.record.startedAt }.map {
+            key,
             record -> ServerStatus.Session in
-            let stats = statistics[record.key]
+            let stats = statistics[key]
             return ServerStatus.Session(
                 user: record.user,
                 peer: record.peer,

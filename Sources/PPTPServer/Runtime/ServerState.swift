@@ -6,7 +6,6 @@ import PPTPNetwork
 
 /// One live session, for logs and `pptp status`.
 public struct SessionRecord: Sendable, Codable, Hashable {
-    public var key: String
     public var peer: String
     public var callID: UInt16
     public var peerCallID: UInt16
@@ -132,6 +131,9 @@ final class ServerState: Sendable {
 
     var sessions: [SessionRecord] { state.withLockedValue { Array($0.sessions.values) } }
     var sessionKeys: [SessionKey] { state.withLockedValue { Array($0.sessions.keys) } }
+    var sessionEntries: [(key: SessionKey, record: SessionRecord)] {
+        state.withLockedValue { $0.sessions.map { ($0.key, $0.value) } }
+    }
     var sessionCount: Int { state.withLockedValue { $0.sessions.count } }
     var addressesInUse: Int { state.withLockedValue { $0.pool.allocatedCount } }
     var callIDsInUse: Int { state.withLockedValue { $0.callIDs.values.reduce(0) { $0 + $1.count } } }
