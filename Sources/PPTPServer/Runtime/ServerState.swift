@@ -129,7 +129,6 @@ final class ServerState: Sendable {
         state.withLockedValue { $0.callIDs[peer]?.free(id) }
     }
 
-    var sessions: [SessionRecord] { state.withLockedValue { Array($0.sessions.values) } }
     var sessionKeys: [SessionKey] { state.withLockedValue { Array($0.sessions.keys) } }
     var sessionEntries: [(key: SessionKey, record: SessionRecord)] {
         state.withLockedValue { $0.sessions.map { ($0.key, $0.value) } }
