@@ -13,15 +13,7 @@ extension ControlConnection {
         now: NIODeadline
     ) -> [ControlAction] {
         guard state == .established, calls[callID] == nil else { return [] }
-        calls.store(
-            Call(
-                state: .waitReply,
-                callID: callID,
-                peerCallID: nil,
-                direction: .outgoing,
-                deadline: now + configuration.callStateTimeout
-            )
-        )
+        startCall(callID, direction: .outgoing, now: now)
         let request = OutgoingCallRequest(
             callID: callID,
             callSerialNumber: serialNumber,
@@ -30,6 +22,19 @@ extension ControlConnection {
             phoneNumber: phoneNumber
         )
         return [.send(.outgoingCallRequest(request))]
+    }
+
+    /// A call we place: waiting for the reply (RFC 2637 §3.2.3.2, §3.2.4.2), for at most the call-state time-out.
+    private mutating func startCall(_ callID: UInt16, direction: CallDirection, now: NIODeadline) {
+        calls.store(
+            Call(
+                state: .waitReply,
+                callID: callID,
+                peerCallID: nil,
+                direction: direction,
+                deadline: now + configuration.callStateTimeout
+            )
+        )
     }
 
     /// PAC: signals a dial-in user to the PNS (RFC 2637 §2.9, §3.2.3.1).
@@ -41,15 +46,7 @@ extension ControlConnection {
         now: NIODeadline
     ) -> [ControlAction] {
         guard state == .established, calls[callID] == nil else { return [] }
-        calls.store(
-            Call(
-                state: .waitReply,
-                callID: callID,
-                peerCallID: nil,
-                direction: .incoming,
-                deadline: now + configuration.callStateTimeout
-            )
-        )
+        startCall(callID, direction: .incoming, now: now)
         let request = IncomingCallRequest(
             callID: callID,
             callSerialNumber: serialNumber,

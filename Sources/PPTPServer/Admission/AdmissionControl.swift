@@ -272,6 +272,17 @@ public struct AdmissionControl: Sendable {
 
     // MARK: - Logging
 
+    /// Runs a check that may refuse; a refusal comes with whether to log it now (`shouldLog` of
+    /// `logKey`), so that each caller says it once a minute at most.
+    public mutating func check(
+        _ body: (inout AdmissionControl) -> AdmissionRefusal?,
+        logKey: String,
+        now: NIODeadline
+    ) -> (refusal: AdmissionRefusal, log: Bool)? {
+        guard let refusal = body(&self) else { return nil }
+        return (refusal, shouldLog(logKey, now: now))
+    }
+
     /// Whether a line about `key` (a peer's refusals, a user's back-off) may be logged now: once a
     /// minute per key, so that a flood of refusals costs one line, not one per attempt.
     public mutating func shouldLog(_ key: String, now: NIODeadline) -> Bool {

@@ -86,11 +86,9 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
         // (issue 22 item 9); a refused one is closed before it costs a timer or an engine.
         let now = NIODeadline.now()
         let peerName = peerDescription
-        let (refusal, log) = server.state.admission { admission -> (AdmissionRefusal?, Bool) in
-            guard let refusal = admission.admitConnection(peer: peerName, now: now) else { return (nil, false) }
-            return (refusal, admission.shouldLog("connection \(peerName)", now: now))
-        }
-        if let refusal {
+        if let (refusal, log) = server.state.admission({
+            $0.check({ $0.admitConnection(peer: peerName, now: now) }, logKey: "connection \(peerName)", now: now)
+        }) {
             if log { logger.warning("refusing control connections from \(peerName): \(refusal) (said once a minute)") }
             context.close(promise: nil)
             return
@@ -229,11 +227,9 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
             return
         }
         let peerName = peerDescription
-        let (refusal, log) = server.state.admission { admission -> (AdmissionRefusal?, Bool) in
-            guard let refusal = admission.admitCall(peer: peerName, now: now) else { return (nil, false) }
-            return (refusal, admission.shouldLog("call \(peerName)", now: now))
-        }
-        if let refusal {
+        if let (refusal, log) = server.state.admission({
+            $0.check({ $0.admitCall(peer: peerName, now: now) }, logKey: "call \(peerName)", now: now)
+        }) {
             if log { logger.warning("refused calls from \(peerName): \(refusal) (said once a minute)") }
             perform(engine.answer(offer, with: nil, now: now))
             return
@@ -351,11 +347,9 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
     private func verify(_ request: AuthenticationRequest, key: SessionKey, now: NIODeadline) {
         let peerName = peerDescription
         let user = request.userName
-        let (backedOff, logBackoff) = server.state.admission { admission -> (AdmissionRefusal?, Bool) in
-            guard let refusal = admission.userRefusal(user: user, peer: peerName, now: now) else { return (nil, false) }
-            return (refusal, admission.shouldLog("user \(user)", now: now))
-        }
-        if let backedOff {
+        if let (backedOff, logBackoff) = server.state.admission({
+            $0.check({ $0.userRefusal(user: user, peer: peerName, now: now) }, logKey: "user \(user)", now: now)
+        }) {
             if logBackoff { logger.warning("refused login from \(peerName): \(backedOff) (said once a minute)") }
             server.state.admission { $0.recordFailure(peer: peerName, now: now) }
             server.events.publish(
@@ -416,14 +410,13 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
             releaseUnauthenticatedConnection()
             logger.debug("user \"\(user)\" authenticated with \(request.method)")
         case .reject(let code, _):
-            let (backoff, log) = server.state.admission { admission -> (AdmissionRefusal?, Bool) in
-                let backoff = admission.recordFailure(peer: peerName, user: user, now: now)
-                return (backoff, backoff != nil && admission.shouldLog("user \(user)", now: now))
+            let started = server.state.admission {
+                $0.check({ $0.recordFailure(peer: peerName, user: user, now: now) }, logKey: "user \(user)", now: now)
             }
             logger.warning(
                 "authentication failed for user \"\(user)\" from \(peerName) (\(request.method)): \(note), E=\(code.rawValue)"
             )
-            if let backoff, log { logger.warning("\(backoff)") }
+            if let (backoff, log) = started, log { logger.warning("\(backoff)") }
             server.events.publish(.authenticationFailed(user: user, peer: peer, method: request.method, code: code))
         }
         server.dataPlane?.submit(.verdict(key, verdict, addresses: addresses))
