@@ -200,6 +200,12 @@ public struct MPPEDecryptor: Sendable, CustomStringConvertible, CustomDebugStrin
     public private(set) var coherencyCount: UInt16 = coherencySpace - 1
     /// Stateful mode: a loss was detected and no FLUSHED packet has arrived since.
     public private(set) var awaitingFlush = false
+    /// Packets discarded since the loss (or the last repeated request) while waiting for FLUSHED.
+    private var discardedWhileAwaiting = 0
+    /// A loss is reported again after this many packets discarded waiting for FLUSHED: the FLUSHED
+    /// packet that answers a Reset-Request can be lost too, and with one request only the stream
+    /// would stay dark for good (pppd resends its Reset-Request until it is acknowledged).
+    public static let discardsBeforeRepeatingReset = 16
     private var cache: LateKeyCache
 
     /// A decryptor starting from `key` (this end's receive key).
@@ -348,27 +354,39 @@ public struct MPPEDecryptor: Sendable, CustomStringConvertible, CustomDebugStrin
                 // RFC 3078 §8.2: "If packet loss is detected ... the receiver MUST drop the packet and send a CCP
                 // Reset-Request packet without data."
                 self.awaitingFlush = true
+                self.discardedWhileAwaiting = 0
                 let expected = (self.coherencyCount &+ 1) & MPPEHeader.countMask
                 return .failure(.lossDetected(expected: expected, received: count))
             }
         } else {
             // RFC 3078 §8.2: "the receiver SHOULD silently discard all packets until a packet is received with the
             // FLUSHED bit set."
-            guard header.flushed else { return .failure(.awaitingFlushedPacket) }
+            guard header.flushed else {
+                self.discardedWhileAwaiting += 1
+                if self.discardedWhileAwaiting >= Self.discardsBeforeRepeatingReset {
+                    // Ask again: the caller sends another CCP Reset-Request.
+                    self.discardedWhileAwaiting = 0
+                    let expected = (self.coherencyCount &+ 1) & MPPEHeader.countMask
+                    return .failure(.lossDetected(expected: expected, received: count))
+                }
+                return .failure(.awaitingFlushedPacket)
+            }
             if distance > self.maximumForwardJump {
                 return .failure(.tooFarAhead(coherencyCount: count, distance: distance))
             }
         }
-        // The key schedule is kept (a few dozen octets), so that a refused plaintext leaves the count and key
-        // as they were. The RC4 table (1 KB, and copying it per packet doubled the cost of a small stateful
-        // packet) is not: after a refusal it is re-keyed when the peer flushes, as after a loss.
-        let savedKeys = self.keys
+        // The key schedule is kept when it is about to change (a flag or FLUSHED packet, a resynchronisation),
+        // so that a refused plaintext leaves the count and key as they were; most packets change nothing and
+        // copy nothing. The RC4 table (1 KB, and copying it per packet doubled the cost of a small stateful
+        // packet) is not kept: after a refusal it is re-keyed when the peer flushes, as after a loss.
+        var savedKeys: MPPEKeySchedule?
         let resynchronising = self.awaitingFlush
         if !resynchronising {
             switch self.resetBehaviour {
             case .reinitialise:
                 if isFlagPacket(count) {
                     // RFC 3078 §7.2: change the key "after receiving, but before decrypting, a flag packet".
+                    savedKeys = self.keys
                     self.changeKeyAndReinitialise()
                 } else if header.flushed {
                     // RFC 3078 §3.1: FLUSHED means "re-initialize its tables with the current session key".
@@ -377,10 +395,12 @@ public struct MPPEDecryptor: Sendable, CustomStringConvertible, CustomDebugStrin
             case .changeKey:
                 // Linux ppp_mppe: every FLUSHED packet (flag packets carry it too) means one key change.
                 if isFlagPacket(count) || header.flushed {
+                    savedKeys = self.keys
                     self.changeKeyAndReinitialise()
                 }
             }
         } else {
+            savedKeys = self.keys
             // "the receiver MUST set its coherency count to the one received in that packet" after performing "the
             // number of key changes necessary to resynchronize": one per flag packet in (last accepted, count].
             var keyChanges = Self.flagPackets(after: self.coherencyCount, distance: distance)
@@ -397,7 +417,8 @@ public struct MPPEDecryptor: Sendable, CustomStringConvertible, CustomDebugStrin
         self.rc4.process(ciphertext)
         guard accept(UnsafeRawBufferPointer(ciphertext)) else {
             // RFC 3078 §8.2, as for a loss: discard until a FLUSHED packet; the caller sends a Reset-Request.
-            self.keys = savedKeys
+            if let savedKeys { self.keys = savedKeys }
+            if !self.awaitingFlush { self.discardedWhileAwaiting = 0 }
             self.awaitingFlush = true
             return .failure(.implausiblePlaintext(coherencyCount: count))
         }

@@ -340,10 +340,12 @@ func sampleKey(_ strength: MPPEKeyStrength) -> MPPEMasterKey {
                     }
                     lastDecrypted = index
                 case .failure(.lossDetected):
-                    #expect(!awaiting)
                     #expect(buffer == ciphertext)
-                    losses += 1
-                    awaiting = true
+                    // While awaiting, the FLUSHED packet that answered the request was lost too: asked again.
+                    if !awaiting {
+                        losses += 1
+                        awaiting = true
+                    }
                     // The PPP layer sends a CCP Reset-Request; it arrives `delay` packets later.
                     resetIn = delay
                 case .failure(.awaitingFlushedPacket):
@@ -410,6 +412,38 @@ func sampleKey(_ strength: MPPEKeyStrength) -> MPPEMasterKey {
         #expect(header.flushed)
         #expect(decryptor.decrypt(header: header, ciphertext: &third) == .success(.inOrder(skipped: 1)))
         #expect(third == plain)
+    }
+
+    /// The FLUSHED packet that answers a Reset-Request can be lost as well: the decryptor asks again
+    /// after `discardsBeforeRepeatingReset` packets, instead of staying dark for good.
+    @Test func statefulAsksAgainWhenTheFlushedAnswerIsLost() {
+        var encryptor = MPPEEncryptor(key: sampleKey128, mode: .stateful)
+        var decryptor = MPPEDecryptor(key: sampleKey128, mode: .stateful)
+        func next(_ deliver: Bool) -> Result<MPPEDecryption, MPPEError>? {
+            var payload: [UInt8] = [0x21, 1, 2, 3]
+            let header = encryptor.encrypt(&payload)
+            return deliver ? decryptor.decrypt(header: header, ciphertext: &payload) : nil
+        }
+        #expect(next(true) == .success(.inOrder(skipped: 0)))
+        _ = next(false)  // lost
+        guard case .failure(.lossDetected)? = next(true) else {
+            Issue.record("the loss was not detected")
+            return
+        }
+        encryptor.reset()
+        _ = next(false)  // the FLUSHED answer, lost too
+        var results: [Result<MPPEDecryption, MPPEError>] = []
+        for _ in 0..<MPPEDecryptor.discardsBeforeRepeatingReset { if let r = next(true) { results.append(r) } }
+        #expect(results.dropLast().allSatisfy { $0 == .failure(.awaitingFlushedPacket) })
+        guard case .failure(.lossDetected)? = results.last else {
+            Issue.record("no second request: \(String(describing: results.last))")
+            return
+        }
+        encryptor.reset()
+        guard case .success(.inOrder)? = next(true) else {
+            Issue.record("no resynchronisation")
+            return
+        }
     }
 
     /// Late and duplicate packets are refused in stateful mode without asking for a reset.

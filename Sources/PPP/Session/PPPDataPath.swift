@@ -93,8 +93,8 @@ public struct PPPDataPath: Sendable {
     public var peerMRU = 1500
     public private(set) var encryptor: MPPEEncryptor?
     public private(set) var decryptor: MPPEDecryptor?
-    /// Whether received network frames are decrypted (`decryptor != nil`, kept as a flag: testing the
-    /// optional itself from another module copies the decryptor's 1 KB RC4 table).
+    /// Whether MPPE is up (both ciphers are installed together): received network frames are decrypted,
+    /// sent ones encrypted. Kept as a flag: testing an optional cipher copies its 1 KB RC4 table.
     public private(set) var decrypts = false
 
     /// MPPE is up: frames are encrypted and decrypted from now on (RFC 3078).
@@ -115,7 +115,7 @@ public struct PPPDataPath: Sendable {
     /// the Information field (RFC 3078 §3), pppd's MPPE_PAD of 4. A shell sets its TUN MTU to at most this:
     /// a packet above it is dropped (accel-ppp asks for MRU 1400, and 1397–1400-octet packets vanished).
     public var largestDatagram: Int {
-        encryptor == nil ? peerMRU : peerMRU - 2 - (sendPFC ? 1 : 2)
+        decrypts ? peerMRU - 2 - (sendPFC ? 1 : 2) : peerMRU
     }
 
     /// When set, plain IP frames are dropped (MPPE was negotiated).
@@ -270,18 +270,44 @@ public struct PPPDataPath: Sendable {
     /// (RFC 3078 §1), and we carry only these two.
     @inline(__always)
     public static func isPlausiblePlaintext(_ plaintext: UnsafeRawBufferPointer) -> Bool {
-        guard let inner = try? PPPFrameHeader.parse(plaintext), !inner.hasAddressAndControl else { return false }
-        let start = inner.encodedLength
-        switch inner.protocolNumber {
-        case .ipv4:
-            let datagram = UnsafeRawBufferPointer(rebasing: plaintext[start...])
-            guard case .success(let header) = IPv4Packet.parse(datagram) else { return false }
-            return IPv4Packet.headerChecksumIsValid(datagram, headerLength: header.headerLength)
-        case .ipv6:
+        // Written out rather than through PPPFrameHeader and IPv4Packet: this runs for every MPPE packet.
+        guard let base = plaintext.baseAddress, plaintext.count >= 1 else { return false }
+        // RFC 1661 §6.5: a 1-octet protocol field (PFC) has an odd first octet. Address and Control
+        // (0xFF 0x03) inside the plaintext read as protocol 0xFF03: refused below, as they must be.
+        let first = plaintext[0]
+        let protocolNumber: UInt16
+        let start: Int
+        if first & 1 == 1 {
+            protocolNumber = UInt16(first)
+            start = 1
+        } else {
+            guard plaintext.count >= 2 else { return false }
+            protocolNumber = UInt16(first) << 8 | UInt16(plaintext[1])
+            start = 2
+        }
+        let length = plaintext.count - start
+        switch protocolNumber {
+        case PPPProtocolNumber.ipv4.rawValue:
+            // RFC 791 §3.1: Version 4, IHL ≥ 5 words, a Total Length that fits, a correct checksum.
+            guard length >= IPv4Packet.minimumHeaderLength else { return false }
+            let versionAndLength = plaintext[start]
+            let headerLength = Int(versionAndLength & 0x0F) << 2
+            guard versionAndLength >> 4 == 4, headerLength >= 20, headerLength <= length else { return false }
+            let total = Int(UInt16(bigEndian: base.loadUnaligned(fromByteOffset: start + 2, as: UInt16.self)))
+            guard total >= headerLength, total <= length else { return false }
+            var sum: UInt32 = 0
+            var offset = start
+            while offset < start + headerLength {
+                sum &+= UInt32(UInt16(bigEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+                offset &+= 2
+            }
+            sum = (sum & 0xFFFF) &+ (sum >> 16)
+            sum = (sum & 0xFFFF) &+ (sum >> 16)
+            return sum == 0xFFFF
+        case PPPProtocolNumber.ipv6.rawValue:
             // RFC 8200 §3: Version 6; the Payload Length follows the 40-octet header.
-            let length = plaintext.count - start
             guard length >= 40, plaintext[start] >> 4 == 6 else { return false }
-            let payload = Int(plaintext[start + 4]) << 8 | Int(plaintext[start + 5])
+            let payload = Int(UInt16(bigEndian: base.loadUnaligned(fromByteOffset: start + 4, as: UInt16.self)))
             return 40 + payload <= length
         default:
             return false

@@ -84,9 +84,9 @@ extension ControlConnection {
             call.peerProcessingDelay = request.processingDelay
             call.framing = request.framingType
             call.connectSpeed = request.maximumBPS
-        case .incoming(let request):
+        case .incoming:
+            // RFC 2637 §2.9: ICRQ says nothing of the framing; ICCN will (async until then).
             call.framing = .asynchronous
-            _ = request
         }
         calls.storeOffer(call)
         actions.append(.callOffered(offer))

@@ -323,12 +323,7 @@ public struct SessionTable: Sendable {
 
     private func hasSource(_ address: IPv4Address, _ buffer: UnsafeMutableRawBufferPointer, _ range: Range<Int>) -> Bool
     {
-        guard range.count >= 20 else { return false }
-        let base = range.lowerBound + 12
-        let source =
-            UInt32(buffer[base]) << 24 | UInt32(buffer[base + 1]) << 16 | UInt32(buffer[base + 2]) << 8
-            | UInt32(buffer[base + 3])
-        return source == address.rawValue
+        IPv4Packet.source(of: UnsafeRawBufferPointer(rebasing: buffer[range])) == address
     }
 
     /// A packet read from the TUN device, in `buffer[payload]` with `TunnelSession.headroom`
@@ -365,11 +360,9 @@ public struct SessionTable: Sendable {
                 counters.tunNoSession &+= 1
                 return
             }
-            let base = payload.lowerBound + 16
-            let destination =
-                UInt32(buffer[base]) << 24 | UInt32(buffer[base + 1]) << 16 | UInt32(buffer[base + 2]) << 8
-                | UInt32(buffer[base + 3])
-            guard let found = byClientAddress[destination] else {
+            guard let destination = IPv4Packet.destination(of: UnsafeRawBufferPointer(rebasing: buffer[payload])),
+                let found = byClientAddress[destination.rawValue]
+            else {
                 counters.tunNoSession &+= 1
                 return
             }
