@@ -22,20 +22,20 @@ public struct CaptureAnalyzer: Sendable {
     static let maximumProblems = 200
 
     let options: DecodeOptions
-    private var connections: [ConnectionTracker] = []
-    private var connectionIndex: [TCPConnectionKey: Int] = [:]
-    private var calls: [CallTracker] = []
+    var connections: [ConnectionTracker] = []
+    var connectionIndex: [TCPConnectionKey: Int] = [:]
+    var calls: [CallTracker] = []
     /// GRE route: (source, destination, Call ID) → (call, direction).
-    private var routes: [GRERoute: (call: Int, direction: FlowDirection)] = [:]
-    private var timeline: [TimelineEntry] = []
-    private var problems: [ProblemReport] = []
-    private var problemsDropped = 0
-    private var inner: [InnerIPPacket] = []
-    private var statistics = StatisticsReport()
-    private var firstTime: CaptureTimestamp?
-    private var lastTime: CaptureTimestamp?
-    private var lastFrame = 0
-    private var order = 0
+    var routes: [GRERoute: (call: Int, direction: FlowDirection)] = [:]
+    var timeline: [TimelineEntry] = []
+    var problems: [ProblemReport] = []
+    var problemsDropped = 0
+    var inner: [InnerIPPacket] = []
+    var statistics = StatisticsReport()
+    var firstTime: CaptureTimestamp?
+    var lastTime: CaptureTimestamp?
+    var lastFrame = 0
+    var order = 0
 
     struct GRERoute: Hashable, Sendable {
         var source: IPAddress
@@ -48,7 +48,7 @@ public struct CaptureAnalyzer: Sendable {
         self.options = options
     }
 
-    private var context: AnalysisContext {
+    var context: AnalysisContext {
         // pppd and the Linux kernel change the key on every FLUSHED packet; Windows follows RFC 3078 §8.2.
         let vendors = connections.flatMap { [$0.client.vendor, $0.server.vendor] }.compactMap { $0?.lowercased() }
         let microsoft = vendors.contains { $0.contains("microsoft") }
@@ -164,11 +164,11 @@ public struct CaptureAnalyzer: Sendable {
         }
     }
 
-    private static func flow(_ direction: TCPDirection) -> FlowDirection {
+    static func flow(_ direction: TCPDirection) -> FlowDirection {
         direction == .toServer ? .clientToServer : .serverToClient
     }
 
-    private mutating func diagnostic(_ diagnostic: CaptureDiagnostic, frame: Int, time: CaptureTimestamp) {
+    mutating func diagnostic(_ diagnostic: CaptureDiagnostic, frame: Int, time: CaptureTimestamp) {
         switch diagnostic {
         case .malformed(let error):
             statistics.malformedFrames += 1
@@ -194,7 +194,7 @@ public struct CaptureAnalyzer: Sendable {
 
     // MARK: Control connection
 
-    private mutating func controlData(
+    mutating func controlData(
         _ key: TCPConnectionKey,
         _ direction: TCPDirection,
         _ bytes: [UInt8],
@@ -231,7 +231,7 @@ public struct CaptureAnalyzer: Sendable {
         }
     }
 
-    private mutating func controlMessage(
+    mutating func controlMessage(
         _ message: ControlMessage,
         connection index: Int,
         sender: PeerSide,
@@ -384,11 +384,11 @@ public struct CaptureAnalyzer: Sendable {
         }
     }
 
-    private func findCall(connection: Int, where predicate: (CallTracker) -> Bool) -> Int? {
+    func findCall(connection: Int, where predicate: (CallTracker) -> Bool) -> Int? {
         connections[connection].calls.last { predicate(calls[$0 - 1]) }
     }
 
-    private mutating func newCall(
+    mutating func newCall(
         connection: Int,
         kind: String,
         time: CaptureTimestamp,
@@ -414,7 +414,7 @@ public struct CaptureAnalyzer: Sendable {
     }
 
     /// Records the Call ID `side` assigned: GRE sent to `side` carries it (RFC 2637 §4.1).
-    private mutating func assign(call index: Int, side: PeerSide, callID: UInt16) {
+    mutating func assign(call index: Int, side: PeerSide, callID: UInt16) {
         calls[index - 1].callIDs[side] = callID
         let call = calls[index - 1]
         let destination = side == .client ? call.clientAddress : call.serverAddress
@@ -422,7 +422,7 @@ public struct CaptureAnalyzer: Sendable {
         routes[GRERoute(source: source, destination: destination, callID: callID)] = (index, side.other.sending)
     }
 
-    private mutating func endEvent(
+    mutating func endEvent(
         connection: Int,
         _ what: CallTracker.EndEvent.What,
         side: PeerSide?,
@@ -437,7 +437,7 @@ public struct CaptureAnalyzer: Sendable {
 
     // MARK: GRE
 
-    private mutating func gre(
+    mutating func gre(
         source: IPAddress,
         destination: IPAddress,
         payload: [UInt8],
@@ -476,7 +476,7 @@ public struct CaptureAnalyzer: Sendable {
 
     /// A call for GRE packets whose set-up was not captured: matched to another such call between the same
     /// addresses when the Call ID of that direction is still unknown.
-    private mutating func orphan(_ route: GRERoute, time: CaptureTimestamp) -> (call: Int, direction: FlowDirection) {
+    mutating func orphan(_ route: GRERoute, time: CaptureTimestamp) -> (call: Int, direction: FlowDirection) {
         for index in calls.indices where calls[index].kind == "unknown" {
             let call = calls[index]
             for side in PeerSide.allCases where call.callIDs[side] == nil {
@@ -516,7 +516,7 @@ public struct CaptureAnalyzer: Sendable {
         return (index, side.other.sending)
     }
 
-    private mutating func absorb(_ output: CallTracker.Output, call: Int) {
+    mutating func absorb(_ output: CallTracker.Output, call: Int) {
         for entry in output.lines {
             line(
                 frame: entry.frame,
@@ -535,7 +535,7 @@ public struct CaptureAnalyzer: Sendable {
 
     // MARK: Output helpers
 
-    private mutating func line(
+    mutating func line(
         frame: Int,
         time: CaptureTimestamp,
         kind: TimelineEntry.Kind,
@@ -563,75 +563,11 @@ public struct CaptureAnalyzer: Sendable {
         )
     }
 
-    private mutating func problem(_ severity: ProblemSeverity, frame: Int?, _ text: String) {
+    mutating func problem(_ severity: ProblemSeverity, frame: Int?, _ text: String) {
         guard problems.count < Self.maximumProblems else {
             problemsDropped += 1
             return
         }
         problems.append(ProblemReport(severity: severity, frame: frame, text: text))
-    }
-
-    // MARK: Finish
-
-    /// Ends the analysis and builds the report. `fileError` is the damage that stopped reading, if any.
-    public mutating func finish(
-        format: CaptureFileFormat?,
-        statistics captureStatistics: CaptureStatistics,
-        fileError: CaptureError?
-    ) -> DecodeReport {
-        let context = self.context
-        for index in calls.indices {
-            let output = calls[index].flush(context: context)
-            absorb(output, call: index + 1)
-        }
-        timeline.sort { ($0.frame, $0.order) < ($1.frame, $1.order) }
-        let start = firstTime ?? .zero
-        statistics.frames = captureStatistics.frames
-        statistics.malformedFrames = captureStatistics.malformedFrames
-        statistics.ipDatagrams = captureStatistics.ipDatagrams
-        statistics.ipFragments = captureStatistics.fragments.fragments
-        statistics.pppParseErrors = calls.reduce(0) { $0 + $1.pppErrors }
-        statistics.innerIPPackets = calls.reduce(0) {
-            $0 + ($1.traffic[.clientToServer]?.ipPackets ?? 0) + ($1.traffic[.serverToClient]?.ipPackets ?? 0)
-        }
-        if problemsDropped > 0 {
-            problems.append(
-                ProblemReport(severity: .warning, frame: nil, text: "\(problemsDropped) more problems not listed")
-            )
-        }
-        let file = FileReport(
-            path: options.path,
-            format: format.map(Self.describe),
-            frames: captureStatistics.frames,
-            firstTime: firstTime,
-            lastTime: lastTime,
-            durationSeconds: (lastTime ?? start).seconds(since: start),
-            damage: fileError.map(\.explanation)
-        )
-        var report = DecodeReport(file: file, statistics: statistics)
-        if let fileError {
-            let text =
-                format == nil || captureStatistics.frames == 0
-                ? "CANNOT READ: \(fileError.explanation)"
-                : "DAMAGED CAPTURE: \(fileError.explanation). Everything up to frame \(captureStatistics.frames) was read and is shown."
-            report.problems.append(ProblemReport(severity: .error, frame: nil, text: text))
-        }
-        report.problems += problems
-        report.connections = connections.map { $0.report(start: start) }
-        report.calls = calls.map { $0.report(start: start, options: options) }
-        report.timeline = timeline
-        report.innerPackets = inner
-        report.exchanges = calls.flatMap(\.exchanges)
-        ReportAssembly.complete(&report, calls: calls, options: options, fileError: fileError, format: format)
-        return report
-    }
-
-    private static func describe(_ format: CaptureFileFormat) -> String {
-        switch format {
-        case .pcap(let header):
-            "pcap, link type \(header.linkType), \(header.resolution == .microseconds ? "microsecond" : "nanosecond") timestamps"
-        case .pcapng:
-            "pcapng"
-        }
     }
 }
