@@ -145,6 +145,8 @@ struct ConnectCommand: AsyncParsableCommand {
                 switch event {
                 case .authenticated(_, let method): logger.info("authenticated with \(method)")
                 case .encryptionUp(let send, _): logger.info("encryption: \(send)")
+                case .protocolRejected(let rejected):
+                    logger.warning("the server rejected \(rejected) (LCP Protocol-Reject, RFC 1661 §5.7)")
                 default: break
                 }
             case .retrying: break

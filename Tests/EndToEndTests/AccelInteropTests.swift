@@ -61,14 +61,45 @@ extension RealNetworkTests.LabInteropTests {
         """
     }
 
+    /// Waits until a ping crosses the tunnel to accel-ppp; returns how many sessions that took.
+    ///
+    /// accel-ppp 1.14 now and then never starts its kernel's MPPE decryption (our CCP
+    /// Configure-Ack reaches its kernel before accel-pppd marks CCP open there; one connection in
+    /// three or four in the lab VM): every encrypted frame we send comes back as an LCP
+    /// Protocol-Reject. Our client ends that session with words that say so and, with
+    /// `--reconnect`, calls again; the next session works.
+    func accelTunnelCarries(_ namespace: NetworkNamespace) throws -> Int {
+        guard let (logPath, _) = Lab.diagnosis else { return 1 }
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let answered = (try? Probes.ping(from: namespace, to: Self.accelGateway, count: 1, timeout: 1)) ?? []
+            if !answered.isEmpty { break }
+            usleep(200_000)
+        }
+        let log = read(logPath)
+        let sessions = log.components(separatedBy: "tunnel up:").count - 1
+        if sessions > 1 {
+            print("accel-ppp refused our MPPE frames in \(sessions - 1) session(s); the client reconnected")
+            #expect(
+                log.contains("rejects our encrypted frames (LCP Protocol-Reject of protocol 0x00fd)"),
+                "log:\n\(log)"
+            )
+            #expect(log.contains("reconnecting in"), "log:\n\(log)")
+        }
+        return max(sessions, 1)
+    }
+
     @Test func ourClientAgainstAccelPPPWithMSCHAPv2AndMPPE128() throws {
         guard Lab.accelEnabled else { return }
         // Offering 40 and 128 bits: accel-ppp takes 128.
         var trafficFailed = false
-        let (exit, log) = try connect(to: .accel(configuration: nil), clientArguments: ["--mppe", "40,128"]) {
-            namespace,
-            log in
+        var sessions = 1
+        let (exit, log) = try connect(
+            to: .accel(configuration: nil),
+            clientArguments: ["--mppe", "40,128", "--reconnect"]
+        ) { namespace, log in
             #expect(log.contains("encryption: MPPE 128-bit stateless"), "log:\n\(log)")
+            sessions = try accelTunnelCarries(namespace)
             try pingIntact(namespace, Self.accelGateway)
             // 20 MB of random octets to accel-ppp's end of the tunnel and back (its kernel echoes them).
             let transfer = try Probes.echoTransfer(
@@ -90,7 +121,7 @@ extension RealNetworkTests.LabInteropTests {
         // Issue 22 item 1: accel-ppp sends its IPCP request right after Success, before CCP is up;
         // it was answered (no Terminate-Ack), so accel-ppp never had to send it again.
         let ipcpRequests = console.components(separatedBy: "send [IPCP ConfReq").count - 1
-        #expect(ipcpRequests == 1, "accel-ppp sent IPCP Configure-Request \(ipcpRequests) times")
+        #expect(ipcpRequests == sessions, "accel-ppp sent IPCP Configure-Request \(ipcpRequests) times")
         #expect(!console.contains("recv [IPCP TermAck"))
         // Item 2: its Call-Disconnect-Notify carries our Call ID; the call ends at once and our
         // Stop-Control-Connection-Request, sent after it, is read and answered.
@@ -114,9 +145,10 @@ extension RealNetworkTests.LabInteropTests {
         guard Lab.accelEnabled else { return }
         let (exit, log) = try connect(
             to: .accel(configuration: Self.accelConfiguration(authenticationModule: "auth_mschap_v1")),
-            clientArguments: ["--allow", "mschapv1"]
+            clientArguments: ["--allow", "mschapv1", "--reconnect"]
         ) { namespace, log in
             #expect(log.contains("authenticated with MS-CHAPv1"), "log:\n\(log)")
+            _ = try accelTunnelCarries(namespace)
             try pingIntact(namespace, Self.accelGateway)
         }
         #expect(exit == 0, "log:\n\(log)")

@@ -70,6 +70,9 @@ public enum NegotiationFailure: Hashable, Sendable, CustomStringConvertible {
     case addressRefused
     /// The peer rejected the whole protocol (LCP Protocol-Reject, or RXJ- of RFC 1661 §4.4).
     case protocolRejected(PPPProtocolNumber)
+    /// CCP agreed on MPPE, but the peer Protocol-Rejects our encrypted frames (0x00FD): its
+    /// decryption never started, so nothing we send can reach it.
+    case encryptedFramesRejected
 
     public var description: String {
         switch self {
@@ -82,6 +85,9 @@ public enum NegotiationFailure: Hashable, Sendable, CustomStringConvertible {
         case .noCommonEncryption(let offered): return "no common MPPE mode (peer offered <\(offered)>)"
         case .addressRefused: return "no IP address could be agreed"
         case .protocolRejected(let p): return "peer rejected \(p)"
+        case .encryptedFramesRejected:
+            return
+                "the peer rejects our encrypted frames (LCP Protocol-Reject of protocol 0x00fd) although CCP agreed on MPPE: its decryption did not start"
         }
     }
 }

@@ -491,6 +491,14 @@ public struct PPPSession: Sendable {
             } else {
                 openIPNCPs(now: now, into: &actions)
             }
+        case .compressedDatagram where dataPath.encryptionActive:
+            // RFC 1661 §5.7: we must stop sending the rejected protocol, and with MPPE agreed every
+            // datagram is an 0x00FD frame: the tunnel is dark both ways, so end it (a new call
+            // works). accel-ppp 1.14 does this when our CCP Configure-Ack reaches its kernel before
+            // accel-pppd has marked CCP open there (ppp_ccp.c sets SC_CCP_OPEN after sending its
+            // Configure-Request), which leaves the kernel's MPPE decryption off for the session.
+            counters.encryptedFramesRejected += 1
+            fail(.negotiationFailed(.encryptedFramesRejected), now: now, into: &actions)
         case .ipcp:
             handleIPCP(ipcp.handle(.down, now: now), now: now, into: &actions)
             if ipv6cp == nil { fail(.negotiationFailed(.protocolRejected(.ipcp)), now: now, into: &actions) }

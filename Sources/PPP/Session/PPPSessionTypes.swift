@@ -263,6 +263,8 @@ public struct PPPControlCounters: Hashable, Sendable {
     /// NCP Configure-Requests that arrived before their NCP opened and were handled when it did.
     public var heldEarlyRequests = 0
     public var protocolRejectsSent = 0
+    /// LCP Protocol-Rejects of our MPPE frames (0x00FD) while MPPE was up: each ends the session.
+    public var encryptedFramesRejected = 0
     public var malformed = 0
     public var echoRequestsSent = 0
     public var echoRepliesReceived = 0

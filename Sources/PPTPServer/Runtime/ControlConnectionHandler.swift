@@ -300,7 +300,11 @@ final class ControlConnectionHandler: ChannelInboundHandler, ControlTimerClient 
                 // PPP is over: the endpoint clears the call with the result that says why.
                 perform(engine.sessionDown(key.callID, reason: reason, now: now))
                 return
-            case .linkEstablished, .passwordChanged, .ipv6Up, .protocolRejected, .peerIdentification, .echoReply:
+            case .protocolRejected(let rejected):
+                logger.info(
+                    "session \(key) user \"\(call.user ?? "?")\": the client rejected \(rejected) (LCP Protocol-Reject)"
+                )
+            case .linkEstablished, .passwordChanged, .ipv6Up, .peerIdentification, .echoReply:
                 break
             }
         case .anomaly(let anomaly):

@@ -259,6 +259,37 @@ enum EncryptionCase: String, CaseIterable, CustomStringConvertible {
         #expect(message == .protocolReject(PPPProtocolNumber(0x8281), information: [1, 1, 0, 4]))
     }
 
+    @Test func peerThatProtocolRejectsOurMPPEFramesEndsTheSession() {
+        // accel-ppp in the lab, now and then: CCP agreed on MPPE-128, yet every encrypted frame we
+        // send comes back as LCP Protocol-Reject of 0x00FD, for good. The tunnel is dark: end it
+        // with a reason that says so (the client reconnects on it), not a silent ping loss.
+        var pair = SessionPair()
+        pair.start()
+        pair.runUntilUp()
+        #expect(pair.client.dataPath.encryptionActive)
+        // What accel-ppp sends back: our frame from the MPPE header on (A and D bits, count 3).
+        let information: [UInt8] = [0x90, 0x03, 0x5e, 0x11, 0x42, 0x07]
+        let reject = LCPMessage.protocolReject(.compressedDatagram, information: information).packet(identifier: 9)
+        pair.apply(pair.client.receive(.lcp, information: reject.bytes, now: pair.now), fromClient: true)
+        pair.run()
+        #expect(pair.clientEvents.contains(.protocolRejected(.compressedDatagram)))
+        #expect(pair.clientDown == .negotiationFailed(.encryptedFramesRejected))
+        #expect(pair.client.counters.encryptedFramesRejected == 1)
+        #expect(pair.serverDown != nil, "the server saw our Terminate-Request")
+    }
+
+    @Test func protocolRejectOfMPPEFramesWithoutMPPEChangesNothing() {
+        let policy = PPPPolicy(authentication: [.msCHAPv2], encryption: .none)
+        var pair = SessionPair(serverPolicy: policy, clientPolicy: policy)
+        pair.start()
+        pair.runUntilUp()
+        let reject = LCPMessage.protocolReject(.compressedDatagram, information: [0x90, 0]).packet(identifier: 9)
+        pair.apply(pair.client.receive(.lcp, information: reject.bytes, now: pair.now), fromClient: true)
+        pair.run()
+        #expect(pair.client.isNetworkUp)
+        #expect(pair.clientDown == nil)
+    }
+
     @Test func ipv6cpIsProtocolRejectedWhenDisabledAndTheClientCarriesOn() {
         var pair = SessionPair(configureClient: { $0.ipv6 = true })
         pair.start()
