@@ -3,7 +3,9 @@
 // `-sanitize=fuzzer` (as swift-nio-ssh and swift-nio-http2 do). See README.md at the repository root.
 import PackageDescription
 
-let fuzzTargets = ["FuzzControlStream", "FuzzGRE", "FuzzPPP", "FuzzHDLC", "FuzzCapture", "FuzzSession"]
+let fuzzTargets = [
+    "FuzzControlStream", "FuzzGRE", "FuzzPPP", "FuzzHDLC", "FuzzCapture", "FuzzSession", "FuzzTunnel", "FuzzSecrets",
+]
 
 let package = Package(
     name: "swift-pptp-fuzz",

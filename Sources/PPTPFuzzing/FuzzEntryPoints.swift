@@ -227,6 +227,19 @@ public enum FuzzEntryPoints {
         _ = ReportRenderer.render(report)
     }
 
+    /// The chap-secrets loader (pppd's format, ours with `nt:` hashes): strict and lenient agree on
+    /// what a file holds when it is valid, and nothing traps on any text.
+    public static func secrets(_ data: [UInt8]) {
+        let text = String(decoding: data, as: UTF8.self)
+        let lenient = ChapSecrets.lenient(text)
+        if let strict = try? ChapSecrets(parsing: text) {
+            precondition(strict.entries == lenient.entries, "strict and lenient chap-secrets parsing disagree")
+        }
+        for entry in lenient.entries.prefix(8) {
+            _ = lenient.entry(forUser: entry.client, server: entry.server)
+        }
+    }
+
     /// Every entry point by name, for the regression replay.
     public static let all: [String: @Sendable ([UInt8]) -> Void] = [
         "control": controlStream,
@@ -235,5 +248,7 @@ public enum FuzzEntryPoints {
         "hdlc": hdlc,
         "capture": capture,
         "session": session,
+        "tunnel": tunnel,
+        "secrets": secrets,
     ]
 }

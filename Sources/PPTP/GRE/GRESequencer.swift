@@ -97,8 +97,8 @@ public enum GREPosition: Hashable, Sendable {
     case afterGap(missing: Int)
     /// `distance` ahead, beyond the reorder window: a burst loss, or a forged packet (a blind
     /// attacker who guessed the Call ID picks the sequence number at random, and half of all
-    /// numbers are "ahead"). Committed only for an authenticated payload, or after
-    /// `confirmJump` (see there).
+    /// numbers are "ahead", or one who replays a sniffed packet with its number moved). Committed
+    /// only after `confirmJump` (see there), and with MPPE only for an authenticated payload.
     case jump(distance: Int)
 }
 
@@ -144,6 +144,7 @@ public struct GRESequencer<Payload: Sendable>: Sendable {
     private var pendingHold: (sequence: UInt32, now: NIODeadline)?
     /// An unauthenticated packet far ahead that `confirmJump` is waiting to see continued.
     private var jumpCandidate: UInt32?
+    private var jumpCandidateHandedOn = false
 
     // MARK: Send state
 
@@ -267,6 +268,12 @@ public struct GRESequencer<Payload: Sendable>: Sendable {
             let distance = Int(Int32(bitPattern: sequence &- last))
             guard distance > 0 else { return }
             counters.lost += distance - 1
+            // The jump's first packet was delivered before this one confirmed the jump.
+            if let candidate = jumpCandidate, jumpCandidateHandedOn,
+                Int32(bitPattern: candidate &- last) > 0, Int32(bitPattern: sequence &- candidate) > 0
+            {
+                counters.lost -= 1
+            }
         }
         lastDelivered = sequence
         jumpCandidate = nil
@@ -279,13 +286,18 @@ public struct GRESequencer<Payload: Sendable>: Sendable {
     /// Whether an unauthenticated but well-formed packet `sequence`, a `.jump` ahead, may move
     /// the baseline: only when it continues an earlier such packet (within the reorder window
     /// after it), so that one packet alone never does. Otherwise it becomes that earlier packet.
-    /// A session with MPPE does not ask: there only an authenticated payload proves a jump.
-    public mutating func confirmJump(_ sequence: UInt32) -> Bool {
+    /// A session with MPPE asks for authenticated payloads (a replayed one decrypts too); there a
+    /// control frame never proves a jump.
+    ///
+    /// `handedOn`: the caller delivers this packet's payload even if the jump is not confirmed
+    /// (an authenticated one), so it is not counted as lost when a later packet confirms the jump.
+    public mutating func confirmJump(_ sequence: UInt32, handedOn: Bool = false) -> Bool {
         if let candidate = jumpCandidate {
             let distance = Int32(bitPattern: sequence &- candidate)
             if distance > 0 && distance <= Int32(configuration.reorderWindow) { return true }
         }
         jumpCandidate = sequence
+        jumpCandidateHandedOn = handedOn
         counters.unconfirmedJumps += 1
         return false
     }

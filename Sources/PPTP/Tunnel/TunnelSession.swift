@@ -295,10 +295,20 @@ public struct TunnelSession: Sendable {
             proof = reason.refutesFrame ? .refuted(reason) : .unproven
         }
         let admitted: Bool
+        // Handed on without moving the receive state (an authenticated jump, see below).
+        var passedOn = false
         switch (proof, position) {
         case (.refuted(let reason), _):
             refuse(reason, into: &actions)
             admitted = false
+        case (.authenticated, .jump(let distance)):
+            // The plaintext is the peer's, but not necessarily sent now: a sniffed packet replayed
+            // with its sequence number moved far ahead would make every later packet "late" (found
+            // by the FuzzTunnel target). Its payload is handed on; the sequence moves only when the
+            // next packet continues the jump, so a real burst loss still costs nothing.
+            admitted = gre.sequencer.confirmJump(sequence, handedOn: true)
+            passedOn = !admitted
+            if !admitted { unproven(.unprovenSequenceJump(distance: distance), into: &actions) }
         case (.authenticated, _), (.wellFormed, .next), (.wellFormed, .afterGap), (.unproven, .next):
             admitted = true
         case (.wellFormed, .jump(let distance)):
@@ -318,8 +328,8 @@ public struct TunnelSession: Sendable {
             if let acknowledgment { gre.sequencer.receiveAcknowledgment(acknowledgment, now: now) }
         }
         switch result {
-        case .ipv4(let range): return admitted ? .ipv4(range) : nil
-        case .ipv6(let range): return admitted ? .ipv6(range) : nil
+        case .ipv4(let range): return admitted || passedOn ? .ipv4(range) : nil
+        case .ipv6(let range): return admitted || passedOn ? .ipv6(range) : nil
         case .control(let protocolNumber, let range):
             guard admitted else { return nil }
             let information = Array(UnsafeRawBufferPointer(rebasing: buffer[range]))
