@@ -43,7 +43,7 @@ let package = Package(
         // PPTP control messages and enhanced GRE (RFC 2637), control/call machines, GRE sequencing.
         .target(
             name: "PPTP",
-            dependencies: ["PPP", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["PPP", "MSCrypto", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: upcoming
         ),
         // pcap/pcapng reading, IP/TCP reassembly, decoding and decryption of captured sessions.

@@ -24,6 +24,31 @@ func sampleKey(_ strength: MPPEKeyStrength) -> MPPEMasterKey {
 }
 
 @Suite struct MPPECipherTests {
+    @Test func statelessKeyChangesAreBoundedPerPacket() {
+        // A packet 40 counts ahead with a bound of 16 is refused before any key change, and
+        // the next one within the bound still decrypts (the state did not move).
+        var encryptor = MPPEEncryptor(key: sampleKey128, mode: .stateless)
+        var decryptor = MPPEDecryptor(key: sampleKey128, mode: .stateless)
+        var packets: [(MPPEHeader, [UInt8])] = []
+        for index in 0..<41 {
+            var packet = [UInt8](repeating: UInt8(index), count: 20)
+            packets.append((encryptor.encrypt(&packet), packet))
+        }
+        var far = packets[40].1
+        let refused = far.withUnsafeMutableBytes {
+            decryptor.decrypt(header: packets[40].0, ciphertext: $0, maximumKeyChanges: 16, accept: { _ in true })
+        }
+        #expect(refused == .failure(.tooFarAhead(coherencyCount: 40, distance: 41)))
+        #expect(decryptor.lastKeyChanges == 0)
+        var near = packets[10].1
+        let accepted = near.withUnsafeMutableBytes {
+            decryptor.decrypt(header: packets[10].0, ciphertext: $0, maximumKeyChanges: 16, accept: { _ in true })
+        }
+        #expect(accepted == .success(.inOrder(skipped: 10)))
+        #expect(decryptor.lastKeyChanges == 11)
+        #expect(near == [UInt8](repeating: 10, count: 20))
+    }
+
     // MARK: In order
 
     @Test(arguments: MPPEKeyStrength.allCases, [MPPEMode.stateless, .stateful])

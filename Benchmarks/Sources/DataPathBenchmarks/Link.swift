@@ -7,7 +7,6 @@ import PPTP
 
 // MARK: - Negotiation in memory
 
-
 /// The data path variants measured.
 enum Variant: String, CaseIterable {
     /// The variants selected on the command line (all by default).
@@ -71,18 +70,27 @@ struct Link {
         let clientCall = CallInformation(callID: 0x1111, peerCallID: 0x2222, direction: .outgoing, peerWindow: 64)
         let serverCall = CallInformation(callID: 0x2222, peerCallID: 0x1111, direction: .outgoing, peerWindow: 64)
         client = TunnelSession(
-            call: clientCall, gre: gre,
+            call: clientCall,
+            gre: gre,
             ppp: PPPSessionConfiguration(
-                role: .client, policy: variant.policy,
+                role: .client,
+                policy: variant.policy,
                 credentials: ClientCredentials(userName: "bench", password: Self.password),
-                ipcp: .requesting(preferred: .unspecified, requestDNS: false)),
-            random: SplitMix64(seed: 1))
+                ipcp: .requesting(preferred: .unspecified, requestDNS: false)
+            ),
+            random: SplitMix64(seed: 1)
+        )
         server = TunnelSession(
-            call: serverCall, gre: gre,
+            call: serverCall,
+            gre: gre,
             ppp: PPPSessionConfiguration(
-                role: .server, policy: variant.policy, name: "bench",
-                ipcp: .assigning(local: IPv4Address(192, 0, 2, 1), peer: IPv4Address(192, 0, 2, 10), dns: [], nbns: [])),
-            random: SplitMix64(seed: 2))
+                role: .server,
+                policy: variant.policy,
+                name: "bench",
+                ipcp: .assigning(local: IPv4Address(192, 0, 2, 1), peer: IPv4Address(192, 0, 2, 10), dns: [], nbns: [])
+            ),
+            random: SplitMix64(seed: 2)
+        )
     }
 
     mutating func apply(_ actions: [TunnelAction], fromClient: Bool) {
@@ -139,11 +147,15 @@ struct Link {
             runTimers()
         }
         precondition(down.isEmpty, "\(variant.rawValue): the link went down during negotiation: \(down)")
-        precondition(client.ppp.isNetworkUp && server.ppp.isNetworkUp, "\(variant.rawValue): negotiation did not finish")
+        precondition(
+            client.ppp.isNetworkUp && server.ppp.isNetworkUp,
+            "\(variant.rawValue): negotiation did not finish"
+        )
         let modes = (client.ppp.dataPath.encryptor?.mode, server.ppp.dataPath.encryptor?.mode)
         precondition(
             modes.0 == variant.expectedMode && modes.1 == variant.expectedMode,
-            "\(variant.rawValue): negotiated MPPE \(String(describing: modes)), expected \(String(describing: variant.expectedMode))")
+            "\(variant.rawValue): negotiated MPPE \(String(describing: modes)), expected \(String(describing: variant.expectedMode))"
+        )
         if variant.expectedMode != nil {
             precondition(client.ppp.dataPath.encryptor?.strength == .bits128, "\(variant.rawValue): not 128-bit")
         }

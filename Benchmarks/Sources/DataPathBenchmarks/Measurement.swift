@@ -23,13 +23,17 @@ func measureOurs<S: Shell>(_ link: inout S, slots: Slots, size: Int, packets: In
         // Refill the slots with the IP packet, as a TUN read would (not timed).
         for index in 0..<batch {
             let slot = slots.slot(index)
-            template.withUnsafeBytes { slot.baseAddress!.advanced(by: headroom).copyMemory(from: $0.baseAddress!, byteCount: size) }
+            template.withUnsafeBytes {
+                slot.baseAddress!.advanced(by: headroom).copyMemory(from: $0.baseAddress!, byteCount: size)
+            }
         }
         // Encapsulate (client), after the acknowledgments that came back.
         let a0 = bench_allocation_count()
         let t0 = timestamp()
         for index in 0..<ackCount {
-            let packet = UnsafeMutableRawBufferPointer(rebasing: ackStorage[(index * 32)..<(index * 32 + ackLengths[index])])
+            let packet = UnsafeMutableRawBufferPointer(
+                rebasing: ackStorage[(index * 32)..<(index * 32 + ackLengths[index])]
+            )
             blackHole(link.clientReceive(packet, now: now))
         }
         ackCount = 0
@@ -58,7 +62,10 @@ func measureOurs<S: Shell>(_ link: inout S, slots: Slots, size: Int, packets: In
             for action in actions {
                 if case .sendGRE(let ack) = action, ackCount < 64, ack.readableBytes <= 32 {
                     ack.withUnsafeReadableBytes { bytes in
-                        ackStorage.baseAddress!.advanced(by: ackCount * 32).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+                        ackStorage.baseAddress!.advanced(by: ackCount * 32).copyMemory(
+                            from: bytes.baseAddress!,
+                            byteCount: bytes.count
+                        )
                     }
                     ackLengths[ackCount] = ack.readableBytes
                     ackCount += 1
@@ -87,14 +94,23 @@ func measureOurs<S: Shell>(_ link: inout S, slots: Slots, size: Int, packets: In
     sample.packets = sent
     // Hand back any acknowledgment still pending, so the next measurement starts with an open window.
     for index in 0..<ackCount {
-        let packet = UnsafeMutableRawBufferPointer(rebasing: ackStorage[(index * 32)..<(index * 32 + ackLengths[index])])
+        let packet = UnsafeMutableRawBufferPointer(
+            rebasing: ackStorage[(index * 32)..<(index * 32 + ackLengths[index])]
+        )
         _ = link.clientReceive(packet, now: now)
     }
     return sample
 }
 
 /// The same flow through the C reference: endpoint "a" encapsulates, endpoint "b" decapsulates.
-func measureReference(_ sender: OpaquePointer, _ receiver: OpaquePointer, slots: Slots, size: Int, packets: Int, verify: Bool = false) -> Sample {
+func measureReference(
+    _ sender: OpaquePointer,
+    _ receiver: OpaquePointer,
+    slots: Slots,
+    size: Int,
+    packets: Int,
+    verify: Bool = false
+) -> Sample {
     let template = ipPacket(size: size, seed: size)
     let headroom = Int(BENCH_REFERENCE_HEADROOM)
     var lengths = [Int](repeating: 0, count: batch)
@@ -104,12 +120,18 @@ func measureReference(_ sender: OpaquePointer, _ receiver: OpaquePointer, slots:
     while sent < packets {
         for index in 0..<batch {
             let slot = slots.slot(index)
-            template.withUnsafeBytes { slot.baseAddress!.advanced(by: headroom).copyMemory(from: $0.baseAddress!, byteCount: size) }
+            template.withUnsafeBytes {
+                slot.baseAddress!.advanced(by: headroom).copyMemory(from: $0.baseAddress!, byteCount: size)
+            }
         }
         let a0 = bench_allocation_count()
         let t0 = timestamp()
         for index in 0..<batch {
-            lengths[index] = bench_reference_encapsulate(sender, slots.slot(index).baseAddress!.assumingMemoryBound(to: UInt8.self), size)
+            lengths[index] = bench_reference_encapsulate(
+                sender,
+                slots.slot(index).baseAddress!.assumingMemoryBound(to: UInt8.self),
+                size
+            )
         }
         let t1 = timestamp()
         let a1 = bench_allocation_count()

@@ -10,7 +10,9 @@ import PPTP
 let arguments = CommandLine.arguments.dropFirst()
 let quick = arguments.contains("--quick")
 let runs = max(arguments.compactMap { Int($0) }.first ?? (quick ? 5 : 7), 5)
-let only: String? = arguments.firstIndex(of: "--only").flatMap { arguments.index(after: $0) < arguments.endIndex ? arguments[arguments.index(after: $0)] : nil }
+let only: String? = arguments.firstIndex(of: "--only").flatMap {
+    arguments.index(after: $0) < arguments.endIndex ? arguments[arguments.index(after: $0)] : nil
+}
 let sizes = [64, 512, 1400]
 /// Packets per measurement (a multiple of the batch); about 30–120 ms each.
 let packetsPerMeasurement = quick ? 4096 : 16384

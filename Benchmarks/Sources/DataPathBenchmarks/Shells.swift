@@ -13,7 +13,11 @@ typealias Received = (packet: TunnelPacket?, actions: [TunnelAction], acknowledg
 
 /// `TunnelSession.receiveGRE` as `SessionTable` calls it: the acknowledgment deferred and taken at once, with no
 /// allocation.
-func receiveDeferred(_ tunnel: inout TunnelSession, _ packet: UnsafeMutableRawBufferPointer, now: NIODeadline) -> Received {
+func receiveDeferred(
+    _ tunnel: inout TunnelSession,
+    _ packet: UnsafeMutableRawBufferPointer,
+    now: NIODeadline
+) -> Received {
     let (found, actions) = tunnel.receiveGRE(packet, now: now, deferAcknowledgment: true)
     return (found, actions, tunnel.takeDueAcknowledgment().map { tunnel.acknowledgmentHeader($0) })
 }
@@ -24,7 +28,11 @@ protocol Shell {
     var now: NIODeadline { get set }
     /// An acknowledgment (or other GRE packet) for the client; returns the number of actions.
     mutating func clientReceive(_ packet: UnsafeMutableRawBufferPointer, now: NIODeadline) -> Int
-    mutating func clientSend(_ buffer: UnsafeMutableRawBufferPointer, payload: Range<Int>, now: NIODeadline) -> Result<Range<Int>, PPPDropReason>
+    mutating func clientSend(
+        _ buffer: UnsafeMutableRawBufferPointer,
+        payload: Range<Int>,
+        now: NIODeadline
+    ) -> Result<Range<Int>, PPPDropReason>
     mutating func serverReceive(_ packet: UnsafeMutableRawBufferPointer, now: NIODeadline) -> Received
     /// Between batches, untimed: timers.
     mutating func afterBatch()
@@ -34,7 +42,11 @@ extension Link: Shell {
     mutating func clientReceive(_ packet: UnsafeMutableRawBufferPointer, now: NIODeadline) -> Int {
         client.receiveGRE(packet, now: now).actions.count
     }
-    mutating func clientSend(_ buffer: UnsafeMutableRawBufferPointer, payload: Range<Int>, now: NIODeadline) -> Result<Range<Int>, PPPDropReason> {
+    mutating func clientSend(
+        _ buffer: UnsafeMutableRawBufferPointer,
+        payload: Range<Int>,
+        now: NIODeadline
+    ) -> Result<Range<Int>, PPPDropReason> {
         client.send(.ipv4, in: buffer, payload: payload, now: now)
     }
     mutating func serverReceive(_ packet: UnsafeMutableRawBufferPointer, now: NIODeadline) -> Received {
@@ -71,13 +83,15 @@ struct TableSlot {
 enum TableStorage: String, CaseIterable {
     /// `[SessionKey: Slot]`, accessed as SessionTable does per packet: `slots[key]?.run { … }`, then
     /// `slots[key]?.clientAddress` (server), then `reschedule(key)` = `slots[key]?.updateDeadline()`.
-    case dictionary = "`[SessionKey: Slot]`, three `slots[key]?` accesses: `.run`, `.clientAddress`, `.updateDeadline()` (SessionTable before 55b3d2f)"
+    case dictionary =
+        "`[SessionKey: Slot]`, three `slots[key]?` accesses: `.run`, `.clientAddress`, `.updateDeadline()` (SessionTable before 55b3d2f)"
     /// The same dictionary, with one access per packet: the slot's fields are read and its deadline updated
     /// inside the one `slots[key]?.run { … }` that runs the tunnel.
     case dictionaryOneAccess = "`[SessionKey: Slot]`, one `slots[key]?` access doing all three"
     /// The same dictionary and the same three accesses, each through `slots.values[slots.index(forKey: key)]`,
     /// whose modify accessor yields the element where it lies (SessionTable.withSlot since this benchmark).
-    case dictionaryValues = "`[SessionKey: Slot]`, the three accesses through `slots.values[slots.index(forKey:)]` (SessionTable.withSlot)"
+    case dictionaryValues =
+        "`[SessionKey: Slot]`, the three accesses through `slots.values[slots.index(forKey:)]` (SessionTable.withSlot)"
     /// Slots in an array, a dictionary from key to index, one in-place access per packet (`storage[i].withSlot`).
     case array = "slots in an array, `[SessionKey: Int]` index, one in-place access doing all three"
     /// The same, without asking the session for its next deadline after every packet.
@@ -128,18 +142,26 @@ struct TableShell: Shell {
         let key = Self.key(peer: clientKey.peer, packet)
         switch storage {
         case .dictionary:
-            guard let (_, actions) = clientSlots[key]?.run({ $0.receiveGRE(packet, now: now) }) else { fatalError("key") }
+            guard let (_, actions) = clientSlots[key]?.run({ $0.receiveGRE(packet, now: now) }) else {
+                fatalError("key")
+            }
             if let update = clientSlots[key]?.updateDeadline(), update.changed { timerPushes &+= 1 }
             return actions.count
         case .dictionaryOneAccess:
-            guard let (count, changed) = clientSlots[key]?.withSlot({ slot in
-                (slot.tunnel.receiveGRE(packet, now: now).actions.count, slot.updateDeadline().changed)
-            }) else { fatalError("key") }
+            guard
+                let (count, changed) = clientSlots[key]?.withSlot({ slot in
+                    (slot.tunnel.receiveGRE(packet, now: now).actions.count, slot.updateDeadline().changed)
+                })
+            else { fatalError("key") }
             if changed { timerPushes &+= 1 }
             return count
         case .dictionaryValues:
-            guard let (_, actions) = Self.withSlot(&clientSlots, key, { $0.tunnel.receiveGRE(packet, now: now) }) else { fatalError("key") }
-            if let update = Self.withSlot(&clientSlots, key, { $0.updateDeadline() }), update.changed { timerPushes &+= 1 }
+            guard let (_, actions) = Self.withSlot(&clientSlots, key, { $0.tunnel.receiveGRE(packet, now: now) }) else {
+                fatalError("key")
+            }
+            if let update = Self.withSlot(&clientSlots, key, { $0.updateDeadline() }), update.changed {
+                timerPushes &+= 1
+            }
             return actions.count
         case .array, .arrayNoDeadline:
             guard let index = clientIndex[key] else { fatalError("key") }
@@ -152,7 +174,11 @@ struct TableShell: Shell {
         }
     }
 
-    mutating func clientSend(_ buffer: UnsafeMutableRawBufferPointer, payload: Range<Int>, now: NIODeadline) -> Result<Range<Int>, PPPDropReason> {
+    mutating func clientSend(
+        _ buffer: UnsafeMutableRawBufferPointer,
+        payload: Range<Int>,
+        now: NIODeadline
+    ) -> Result<Range<Int>, PPPDropReason> {
         switch storage {
         case .dictionary:
             // SessionTable.receiveTUN in client mode: every packet goes to the only session.
@@ -171,14 +197,23 @@ struct TableShell: Shell {
             return result
         case .dictionaryValues:
             guard let key = clientSlots.keys.first,
-                let result = Self.withSlot(&clientSlots, key, { $0.tunnel.send(.ipv4, in: buffer, payload: payload, now: now) })
+                let result = Self.withSlot(
+                    &clientSlots,
+                    key,
+                    { $0.tunnel.send(.ipv4, in: buffer, payload: payload, now: now) }
+                )
             else { fatalError("key") }
-            if let update = Self.withSlot(&clientSlots, key, { $0.updateDeadline() }), update.changed { timerPushes &+= 1 }
+            if let update = Self.withSlot(&clientSlots, key, { $0.updateDeadline() }), update.changed {
+                timerPushes &+= 1
+            }
             return result
         case .array, .arrayNoDeadline:
             let withDeadline = storage == .array
             let (result, changed) = clientArray[0].withSlot { slot in
-                (slot.tunnel.send(.ipv4, in: buffer, payload: payload, now: now), withDeadline && slot.updateDeadline().changed)
+                (
+                    slot.tunnel.send(.ipv4, in: buffer, payload: payload, now: now),
+                    withDeadline && slot.updateDeadline().changed
+                )
             }
             if changed { timerPushes &+= 1 }
             return result
@@ -189,29 +224,39 @@ struct TableShell: Shell {
         let key = Self.key(peer: serverKey.peer, packet)
         switch storage {
         case .dictionary:
-            guard let result = serverSlots[key]?.run({ receiveDeferred(&$0, packet, now: now) }) else { fatalError("key") }
+            guard let result = serverSlots[key]?.run({ receiveDeferred(&$0, packet, now: now) }) else {
+                fatalError("key")
+            }
             let clientAddress = serverSlots[key]?.clientAddress  // SessionTable reads it for the anti-spoofing check
             blackHole(Int(clientAddress?.rawValue ?? 0))
             if let update = serverSlots[key]?.updateDeadline(), update.changed { timerPushes &+= 1 }
             return result
         case .dictionaryOneAccess:
-            guard let (result, address, changed) = serverSlots[key]?.withSlot({ slot in
-                (receiveDeferred(&slot.tunnel, packet, now: now), slot.clientAddress, slot.updateDeadline().changed)
-            }) else { fatalError("key") }
+            guard
+                let (result, address, changed) = serverSlots[key]?.withSlot({ slot in
+                    (receiveDeferred(&slot.tunnel, packet, now: now), slot.clientAddress, slot.updateDeadline().changed)
+                })
+            else { fatalError("key") }
             blackHole(Int(address?.rawValue ?? 0))
             if changed { timerPushes &+= 1 }
             return result
         case .dictionaryValues:
-            guard let result = Self.withSlot(&serverSlots, key, { receiveDeferred(&$0.tunnel, packet, now: now) }) else { fatalError("key") }
+            guard let result = Self.withSlot(&serverSlots, key, { receiveDeferred(&$0.tunnel, packet, now: now) })
+            else { fatalError("key") }
             let clientAddress = Self.withSlot(&serverSlots, key, { $0.clientAddress }) ?? nil
             blackHole(Int(clientAddress?.rawValue ?? 0))
-            if let update = Self.withSlot(&serverSlots, key, { $0.updateDeadline() }), update.changed { timerPushes &+= 1 }
+            if let update = Self.withSlot(&serverSlots, key, { $0.updateDeadline() }), update.changed {
+                timerPushes &+= 1
+            }
             return result
         case .array, .arrayNoDeadline:
             guard let index = serverIndex[key] else { fatalError("key") }
             let withDeadline = storage == .array
             let (result, address, changed) = serverArray[index].withSlot { slot in
-                (receiveDeferred(&slot.tunnel, packet, now: now), slot.clientAddress, withDeadline && slot.updateDeadline().changed)
+                (
+                    receiveDeferred(&slot.tunnel, packet, now: now), slot.clientAddress,
+                    withDeadline && slot.updateDeadline().changed
+                )
             }
             blackHole(Int(address?.rawValue ?? 0))
             if changed { timerPushes &+= 1 }
@@ -223,7 +268,8 @@ struct TableShell: Shell {
 
     /// SessionTable.withSlot: the slot in place through `values[index]`.
     @inline(__always)
-    static func withSlot<T>(_ slots: inout [TableKey: TableSlot], _ key: TableKey, _ body: (inout TableSlot) -> T) -> T? {
+    static func withSlot<T>(_ slots: inout [TableKey: TableSlot], _ key: TableKey, _ body: (inout TableSlot) -> T) -> T?
+    {
         guard let index = slots.index(forKey: key) else { return nil }
         return body(&slots.values[index])
     }

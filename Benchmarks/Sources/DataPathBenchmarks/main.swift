@@ -46,11 +46,15 @@ for variant in Variant.selected {
         guard let sender = bench_reference_new(configuration.impl, configuration.stateless, 1),
             let receiver = bench_reference_new(configuration.impl, configuration.stateless, 0)
         else { fatalError("bench_reference_new") }
-        for size in sizes { _ = measureReference(sender, receiver, slots: slots, size: size, packets: 256, verify: true) }
+        for size in sizes {
+            _ = measureReference(sender, receiver, slots: slots, size: size, packets: 256, verify: true)
+        }
         references[variant] = (sender, receiver)
     }
 }
-print("Agreement: for every variant and size, 256 packets went client → server intact through TunnelSession (and through the C reference).\n")
+print(
+    "Agreement: for every variant and size, 256 packets went client → server intact through TunnelSession (and through the C reference).\n"
+)
 
 struct Key: Hashable {
     var variant: Variant
@@ -87,8 +91,12 @@ for run in 0..<runs {
 }
 
 print("Runs: \(runs), \(packetsPerMeasurement) packets per measurement, batches of \(batch); median [min–max].")
-print("Ratio = C reference ns ÷ our ns, per run (> 1: we are faster). Packets/s = 1 / median ns, one core, one direction.\n")
-print("| variant | IP packet | direction | ours (ns/packet) | ours (packets/s) | C reference (ns/packet) | ours ÷ C reference | header octets ours / C |")
+print(
+    "Ratio = C reference ns ÷ our ns, per run (> 1: we are faster). Packets/s = 1 / median ns, one core, one direction.\n"
+)
+print(
+    "| variant | IP packet | direction | ours (ns/packet) | ours (packets/s) | C reference (ns/packet) | ours ÷ C reference | header octets ours / C |"
+)
 print("|---|---:|---|---:|---:|---:|---:|---:|")
 for variant in Variant.selected {
     for size in sizes {
@@ -103,7 +111,9 @@ for variant in Variant.selected {
             let cells = [
                 variant.rawValue, "\(size) B", direction, summary(ourValues), rate(median(ourValues)),
                 referenceValues.isEmpty ? "–" : summary(referenceValues),
-                ratios.isEmpty ? "–" : "**\(format(median(ratios), 2))** [\(format(ratios.min() ?? .nan, 2))–\(format(ratios.max() ?? .nan, 2))]",
+                ratios.isEmpty
+                    ? "–"
+                    : "**\(format(median(ratios), 2))** [\(format(ratios.min() ?? .nan, 2))–\(format(ratios.max() ?? .nan, 2))]",
                 header,
             ]
             print("| " + cells.joined(separator: " | ") + " |")
@@ -153,9 +163,15 @@ if Variant.selected.contains(.stateless) {
             }
         }
     }
-    print("\nThe same flow (MPPE-128 stateless) with both sessions held as the data plane holds them (one session per table;")
-    print("PPTPNetwork's SessionTable is not a library product, so its storage and per-packet accesses are reproduced):\n")
-    print("| storage and per-packet accesses | IP packet | encapsulate (ns/packet) | ÷ direct | decapsulate (ns/packet) | ÷ direct | allocations per packet (encapsulate / decapsulate) |")
+    print(
+        "\nThe same flow (MPPE-128 stateless) with both sessions held as the data plane holds them (one session per table;"
+    )
+    print(
+        "PPTPNetwork's SessionTable is not a library product, so its storage and per-packet accesses are reproduced):\n"
+    )
+    print(
+        "| storage and per-packet accesses | IP packet | encapsulate (ns/packet) | ÷ direct | decapsulate (ns/packet) | ÷ direct | allocations per packet (encapsulate / decapsulate) |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|")
     for storage in TableStorage.allCases {
         for size in [64, 1400] {
@@ -171,10 +187,13 @@ if Variant.selected.contains(.stateless) {
                     + "\(format(median(ratios.encapsulate), 2)) [\(format(ratios.encapsulate.min() ?? .nan, 2))–\(format(ratios.encapsulate.max() ?? .nan, 2))] | "
                     + "\(summary(samples.map(\.decapsulate))) | "
                     + "\(format(median(ratios.decapsulate), 2)) [\(format(ratios.decapsulate.min() ?? .nan, 2))–\(format(ratios.decapsulate.max() ?? .nan, 2))] | "
-                    + "\(format(allocations.0, 3)) / \(format(allocations.1, 3)) |")
+                    + "\(format(allocations.0, 3)) / \(format(allocations.1, 3)) |"
+            )
         }
     }
-    print("\n÷ direct: ns/packet through the table ÷ ns/packet with the sessions held directly, measured alternately in the same run (> 1: the storage costs that much more).")
+    print(
+        "\n÷ direct: ns/packet through the table ÷ ns/packet with the sessions held directly, measured alternately in the same run (> 1: the storage costs that much more)."
+    )
 }
 
 // MARK: Allocations in steady state
@@ -185,9 +204,13 @@ let probe = [Int](repeating: 1, count: sink & 1 + 100)
 blackHole(probe[0])
 precondition(bench_allocation_count() > probeBefore, "malloc interposer is not active")
 
-print("\nHeap allocations per packet in steady state (10 000 packets per line after the runs above, counted by the malloc")
+print(
+    "\nHeap allocations per packet in steady state (10 000 packets per line after the runs above, counted by the malloc"
+)
 print("interposer of the crypto benchmark around exactly the timed regions):\n")
-print("| variant | IP packet | encapsulate (TunnelSession.send + acks received) | decapsulate (TunnelSession.receiveGRE + acks built) |")
+print(
+    "| variant | IP packet | encapsulate (TunnelSession.send + acks received) | decapsulate (TunnelSession.receiveGRE + acks built) |"
+)
 print("|---|---:|---:|---:|")
 for variant in Variant.selected {
     for size in sizes {
@@ -197,7 +220,8 @@ for variant in Variant.selected {
         let packets = Double(sample.packets)
         print(
             "| \(variant.rawValue) | \(size) B | \(format(Double(sample.encapsulateAllocations) / packets, 3)) | "
-                + "\(format(Double(sample.decapsulateAllocations) / packets, 3)) |")
+                + "\(format(Double(sample.decapsulateAllocations) / packets, 3)) |"
+        )
     }
 }
 
@@ -224,7 +248,9 @@ func querySequencer(_ tunnel: inout TunnelSession, _ calls: Int) -> Int {
 
 if let variant = Variant.selected.first, var link = links.removeValue(forKey: variant) {
     let calls = 100_000
-    print("\nNext-deadline queries on the server session (\(variant.rawValue)); SessionTable.reschedule asks after every packet:\n")
+    print(
+        "\nNext-deadline queries on the server session (\(variant.rawValue)); SessionTable.reschedule asks after every packet:\n"
+    )
     print("| query | ns per call | heap allocations per call |")
     print("|---|---:|---:|")
     for (name, query) in [
@@ -237,7 +263,9 @@ if let variant = Variant.selected.first, var link = links.removeValue(forKey: va
         blackHole(query(&link.server, calls))
         let t1 = timestamp()
         let a1 = bench_allocation_count()
-        print("| \(name) | \(format(Double(t1 - t0) / Double(calls), 1)) | \(format(Double(a1 - a0) / Double(calls), 2)) |")
+        print(
+            "| \(name) | \(format(Double(t1 - t0) / Double(calls), 1)) | \(format(Double(a1 - a0) / Double(calls), 2)) |"
+        )
     }
     links[variant] = link
 }

@@ -258,3 +258,30 @@ print("|---|---:|")
 for (name, count) in countAllocations() {
     print("| \(name) | \(format(count, 2)) |")
 }
+
+// MARK: What a forged frame costs the receiver
+
+/// A stateless receiver must compute the key of a frame's coherency count before it can tell that
+/// the plaintext is not the peer's (RFC 3078 §3.1: one key change per count). A blind attacker picks
+/// the count, so this is the work one forged frame buys (issue 18: bounded work per packet).
+func forgedFrameCost(ahead: UInt16) -> Double {
+    var decryptor = MPPEDecryptor(key: masterKey, mode: .stateless)
+    var garbage = [UInt8](repeating: 0x5A, count: 64)
+    // Refused frames leave the receiver's state alone, so every attempt is `ahead` of it again.
+    let header = MPPEHeader(flushed: true, coherencyCount: ahead)
+    let attempts = max(200, 200_000 / Int(ahead))
+    let elapsed = garbage.withUnsafeMutableBytes { raw in
+        time(attempts) {
+            if case .success = decryptor.decrypt(header: header, ciphertext: raw, accept: { _ in false }) {
+                fatalError("a refused plaintext was accepted")
+            }
+        }
+    }
+    return elapsed / Double(attempts) * 1e9
+}
+
+print("\n| forged stateless frame, coherency count ahead | receiver's cost (ns per frame, refused) |")
+print("|---:|---:|")
+for ahead: UInt16 in [1, 16, 256, 2047] {
+    print("| \(ahead) | \(format(median((0..<5).map { _ in forgedFrameCost(ahead: ahead) }))) |")
+}

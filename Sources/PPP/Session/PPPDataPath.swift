@@ -120,6 +120,8 @@ public struct PPPDataPath: Sendable {
 
     /// When set, plain IP frames are dropped (MPPE was negotiated).
     public var encryptionActive: Bool { encryptor != nil || decryptor != nil }
+    /// Stateless key changes the last decapsulated frame cost (read after a refusal, to charge it).
+    public var lastKeyChanges: Int { decryptor?.lastKeyChanges ?? 0 }
     public var ipv4Open = false
     public var ipv6Open = false
     public private(set) var counters = PPPDataCounters()
@@ -175,8 +177,13 @@ public struct PPPDataPath: Sendable {
         return index - 2
     }
 
-    /// Decapsulates the PPP frame in `buffer[frame]`, decrypting MPPE in place.
-    public mutating func decapsulate(_ buffer: UnsafeMutableRawBufferPointer, frame: Range<Int>) -> PPPDecapsulation {
+    /// Decapsulates the PPP frame in `buffer[frame]`, decrypting MPPE in place, with at most
+    /// `maximumKeyChanges` stateless key changes for it (see `MPPEDecryptor.decrypt`).
+    public mutating func decapsulate(
+        _ buffer: UnsafeMutableRawBufferPointer,
+        frame: Range<Int>,
+        maximumKeyChanges: Int = .max
+    ) -> PPPDecapsulation {
         let bytes = UnsafeRawBufferPointer(rebasing: buffer[frame])
         guard let header = try? PPPFrameHeader.parse(bytes) else { return drop(.malformedHeader) }
         var start = frame.lowerBound + header.encodedLength
@@ -194,7 +201,12 @@ public struct PPPDataPath: Sendable {
             // Tentatively: the key and count move on only for a plaintext the peer could have sent, so a forged
             // frame with a far-ahead coherency count cannot leave every real frame "behind" (issue 22 item 7).
             guard
-                let result = decryptor?.decrypt(header: mppe, ciphertext: ciphertext, accept: Self.isPlausiblePlaintext)
+                let result = decryptor?.decrypt(
+                    header: mppe,
+                    ciphertext: ciphertext,
+                    maximumKeyChanges: maximumKeyChanges,
+                    accept: Self.isPlausiblePlaintext
+                )
             else {
                 return drop(.encryptionNotNegotiated)
             }

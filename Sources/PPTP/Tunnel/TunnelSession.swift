@@ -1,3 +1,4 @@
+import MSCrypto
 import NIOCore
 import PPP
 
@@ -61,6 +62,10 @@ public struct TunnelCounters: Hashable, Sendable {
     /// Packets that did not prove themselves enough for where they were in sequence (a far jump
     /// without an authenticated payload, a frame after a gap that could not be checked).
     public var unprovenPackets = 0
+    /// MPPE frames further ahead than `KeyChangeBudget` let us try (included in `refusedFrames`).
+    public var refusedUntried = 0
+    /// Stateless key changes spent on frames that were then refused.
+    public var keyChangesOnRefused = 0
     public init() {}
 }
 
@@ -79,6 +84,8 @@ public struct TunnelSession: Sendable {
     private var pppDeadline: NIODeadline?
     /// `TunnelAnomaly.bit`s already reported.
     private var reportedAnomalies: UInt8 = 0
+    /// Bounds the MPPE key changes forged frames can cost (issue 18: bounded work per packet).
+    private var keyChanges = KeyChangeBudget()
 
     /// Headroom `send` needs before the payload: the largest GRE header and PPP/MPPE header.
     public static let headroom = GREHeader.maximumLength + PPPDataPath.maximumHeaderLength
@@ -282,8 +289,29 @@ public struct TunnelSession: Sendable {
         now: NIODeadline,
         into actions: inout [TunnelAction]
     ) -> TunnelPacket? {
-        // MPPE is decrypted tentatively in `decapsulate`: its key moves only for a plausible plaintext.
-        let result = ppp.dataPath.decapsulate(buffer, frame: frame)
+        // MPPE is decrypted tentatively in `decapsulate`: its key moves only for a plausible plaintext,
+        // after at most as many key changes as the frame's place in sequence and the budget allow.
+        let greDistance: Int
+        switch position {
+        case .next: greDistance = 1
+        case .afterGap(let missing): greDistance = missing + 1
+        case .jump(let distance): greDistance = distance
+        }
+        let allowance = keyChanges.allowance(greDistance: greDistance, now: now)
+        let result = ppp.dataPath.decapsulate(buffer, frame: frame, maximumKeyChanges: allowance)
+        if case .dropped(.mppe(let error), _) = result {
+            switch error {
+            case .implausiblePlaintext:
+                let spent = ppp.dataPath.lastKeyChanges
+                keyChanges.charge(spent)
+                counters.keyChangesOnRefused += spent
+            case .tooFarAhead(_, let distance) where distance > allowance:
+                keyChanges.refusedWithoutTrying()
+                counters.refusedUntried += 1
+            default:
+                break
+            }
+        }
         let proof: Proof
         switch result {
         case .ipv4, .ipv6:

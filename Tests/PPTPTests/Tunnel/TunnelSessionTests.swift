@@ -335,11 +335,41 @@ func forgedMPPEFrame(count: UInt16, seed: UInt64, length: Int = 80) -> [UInt8] {
         )
         pair.deliver(forged, toServer: towardsServer)
         let after = towardsServer ? pair.server : pair.client
-        #expect(after.ppp.dataPath.counters.droppedImplausible == 1)
+        // Next in sequence, yet 2000 counts ahead: no genuine frame is, so it is refused before
+        // any key change (issue 18: bounded work per forged frame).
+        #expect(after.ppp.dataPath.counters.droppedImplausible == 0)
+        #expect(after.counters.refusedUntried == 1)
+        #expect(after.counters.keyChangesOnRefused == 0)
         #expect(after.sequencer.lastDelivered == next &- 1)
         #expect(after.counters.refusedFrames == 1)
         let anomalies = towardsServer ? pair.serverAnomalies : pair.clientAnomalies
-        #expect(anomalies == [.refusedFrame(.mppe(.implausiblePlaintext(coherencyCount: count & 0x0FFF)))])
+        #expect(anomalies == [.refusedFrame(.mppe(.tooFarAhead(coherencyCount: count & 0x0FFF, distance: 2000)))])
+        expectTrafficFlows(&pair, tag: 2)
+    }
+
+    @Test func aFloodOfForgedFramesFarAheadCostsBoundedKeyChanges() {
+        // A blind attacker with the Call ID: 2000 frames, each far ahead in GRE sequence and 2000
+        // coherency counts ahead. Unbounded, that was 4 million key changes (about 2.2 s of a core,
+        // MSCryptoBenchmarks); the budget allows 8192 plus 64 a frame, and real traffic still flows.
+        var pair = TunnelPair()
+        pair.bringUp()
+        expectTrafficFlows(&pair, tag: 1)
+        let base = pair.server.sequencer.lastDelivered ?? 0
+        let count = pair.server.ppp.dataPath.decryptor?.coherencyCount ?? 0
+        for i in 0..<2000 {
+            let forged = forgedGRE(
+                callID: pair.server.call.callID,
+                sequence: base &+ 1_000_000 &+ UInt32(i) * 7919,
+                frame: forgedMPPEFrame(count: count &+ 2000, seed: UInt64(i))
+            )
+            pair.deliver(forged, toServer: true)
+        }
+        let spent = pair.server.counters.keyChangesOnRefused
+        #expect(spent <= KeyChangeBudget.capacity + 2000 * KeyChangeBudget.cheapJump)
+        #expect(spent > 0, "while the budget lasts, a far frame is tried (it could be a real burst loss)")
+        #expect(spent <= KeyChangeBudget.capacity, "then far frames are refused untried")
+        #expect(pair.server.counters.refusedUntried >= 1990)
+        #expect(pair.server.ppp.dataPath.decryptor?.coherencyCount == count)
         expectTrafficFlows(&pair, tag: 2)
     }
 
@@ -434,5 +464,21 @@ func forgedMPPEFrame(count: UInt16, seed: UInt64, length: Int = 80) -> [UInt8] {
         pair.apply(clientStart, fromClient: true)
         let serverStart = pair.server.start(now: pair.now)
         pair.apply(serverStart, fromClient: false)
+    }
+}
+
+@Suite struct KeyChangeBudgetTests {
+    @Test func farFramesAreTriedWhileTheBudgetLastsAndAgainOnceItRefills() {
+        var budget = KeyChangeBudget()
+        let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
+        // In sequence: a few counts of slack, whatever the budget.
+        #expect(budget.allowance(greDistance: 1, now: start) == 1 + KeyChangeBudget.slack)
+        #expect(budget.allowance(greDistance: 5000, now: start) == 2048)
+        budget.charge(KeyChangeBudget.capacity)
+        #expect(budget.allowance(greDistance: 5000, now: start) == KeyChangeBudget.cheapJump)
+        #expect(budget.allowance(greDistance: 3, now: start) == 3 + KeyChangeBudget.slack)
+        // A quarter of a second refills a quarter of the capacity: enough for one far frame.
+        let later = start + .milliseconds(250)
+        #expect(budget.allowance(greDistance: 5000, now: later) == 2048)
     }
 }
