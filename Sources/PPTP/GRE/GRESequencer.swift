@@ -283,6 +283,18 @@ public struct GRESequencer<Payload: Sendable>: Sendable {
         if ackDeadline == nil { ackDeadline = now + configuration.ackTimeout }
     }
 
+    /// Takes `sequence` as the last delivered packet although it is not ahead of it: the caller
+    /// proved that the packet is newer than its number says (a fresh MPPE coherency count after a
+    /// replay moved the baseline ahead; `TunnelSession.freshBehind`).
+    public mutating func rebase(_ sequence: UInt32, now: NIODeadline) {
+        lastDelivered = sequence
+        jumpCandidate = nil
+        counters.delivered += 1
+        ackOwed = true
+        unackedReceived += 1
+        if ackDeadline == nil { ackDeadline = now + configuration.ackTimeout }
+    }
+
     /// Whether an unauthenticated but well-formed packet `sequence`, a `.jump` ahead, may move
     /// the baseline: only when it continues an earlier such packet (within the reorder window
     /// after it), so that one packet alone never does. Otherwise it becomes that earlier packet.

@@ -66,6 +66,9 @@ public struct TunnelCounters: Hashable, Sendable {
     public var refusedUntried = 0
     /// Stateless key changes spent on frames that were then refused.
     public var keyChangesOnRefused = 0
+    /// Packets the sequencer called late or duplicate that carried a fresh MPPE coherency count:
+    /// delivered, and the GRE sequence based on them again (a replay had moved it ahead).
+    public var rebasedOnFreshFrames = 0
     public init() {}
 }
 
@@ -257,7 +260,7 @@ public struct TunnelSession: Sendable {
             )
             drainReleased(now: now, into: &actions)
         case .drop:
-            break
+            packet = freshBehind(buffer, frame: frame, sequence: sequence, now: now, into: &actions)
         }
         if !deferAcknowledgment, let ack = takeDueAcknowledgment() {
             actions.append(.sendGRE(gre.acknowledgmentPacket(ack)))
@@ -368,6 +371,44 @@ public struct TunnelSession: Sendable {
             counters.lastDropReason = reason
             // The stateful decryptor waits for a FLUSHED packet now, whatever the sequencer thinks.
             if resetRequested { actions += wrap(ppp.requestEncryptionReset(now: now), now: now) }
+            return nil
+        }
+    }
+
+    /// A packet the sequencer calls late or duplicate. With stateless MPPE its coherency count,
+    /// which nobody without the key can make fresh, outranks the GRE sequence number, which anybody
+    /// can change: a frame that decrypts to a plausible packet with a count *newer* than any
+    /// delivered is new, whatever its number says. It is delivered and the sequence is based on it
+    /// again. Found by FuzzTunnel: a lost packet replayed with its number moved a few ahead made
+    /// the genuine packets up to that number "late" (dropped), and two such replays in a row moved
+    /// the baseline far ahead for good. Genuinely late packets (GRE reordering) carry older counts
+    /// and are dropped as before.
+    private mutating func freshBehind(
+        _ buffer: UnsafeMutableRawBufferPointer,
+        frame: Range<Int>,
+        sequence: UInt32,
+        now: NIODeadline,
+        into actions: inout [TunnelAction]
+    ) -> TunnelPacket? {
+        guard ppp.dataPath.decrypts, ppp.dataPath.decryptor?.mode == .stateless else { return nil }
+        let lateBefore = ppp.dataPath.counters.lateDecrypted
+        let allowance = keyChanges.allowance(greDistance: 1, now: now)
+        let result = ppp.dataPath.decapsulate(buffer, frame: frame, maximumKeyChanges: allowance)
+        let fresh = ppp.dataPath.counters.lateDecrypted == lateBefore
+        switch result {
+        case .ipv4(let range) where fresh:
+            gre.sequencer.rebase(sequence, now: now)
+            counters.rebasedOnFreshFrames += 1
+            return .ipv4(range)
+        case .ipv6(let range) where fresh:
+            gre.sequencer.rebase(sequence, now: now)
+            counters.rebasedOnFreshFrames += 1
+            return .ipv6(range)
+        case .dropped(.mppe(.implausiblePlaintext), _):
+            keyChanges.charge(ppp.dataPath.lastKeyChanges)
+            counters.keyChangesOnRefused += ppp.dataPath.lastKeyChanges
+            return nil
+        default:
             return nil
         }
     }

@@ -404,6 +404,34 @@ func forgedMPPEFrame(count: UInt16, seed: UInt64, length: Int = 80) -> [UInt8] {
         expectTrafficFlows(&pair, tag: 2)
     }
 
+    @Test func twoReplayedPacketsMovedFarAheadInARowDoNotDarkenTheSession() {
+        // Two packets lost in a row, both replayed by someone who saw them, numbered a million
+        // ahead one after the other: the second confirms the first's jump. The genuine packets
+        // that follow are "late" by number, but their MPPE coherency counts are fresh, which
+        // nobody without the key can forge: they are delivered and the sequence rebased on them.
+        var pair = TunnelPair()
+        pair.bringUp()
+        expectTrafficFlows(&pair, tag: 1)
+        let firstSent = pair.send(TunnelPair.datagram(80), fromClient: true)
+        let secondSent = pair.send(TunnelPair.datagram(81), fromClient: true)
+        #expect(firstSent && secondSent)
+        let lost = [pair.toServer.removeFirst(), pair.toServer.removeFirst()]
+        for (index, var replayed) in lost.enumerated() {
+            let sequence =
+                UInt32(replayed[8]) << 24 | UInt32(replayed[9]) << 16 | UInt32(replayed[10]) << 8
+                | UInt32(replayed[11])
+            let moved = sequence &+ 1_000_000
+            replayed.replaceSubrange(
+                8..<12,
+                with: [UInt8(moved >> 24), UInt8(moved >> 16 & 0xFF), UInt8(moved >> 8 & 0xFF), UInt8(moved & 0xFF)]
+            )
+            pair.deliver(replayed, toServer: true)
+            #expect(pair.deliveredToServer.last == TunnelPair.datagram(80 + index))
+        }
+        expectTrafficFlows(&pair, tag: 2)
+        #expect(pair.server.counters.rebasedOnFreshFrames == 1)
+    }
+
     @Test func realBurstLossBeyondTheReorderWindowStillRecovers() {
         // Windows' window (16384): the sender does not stall on the 200 packets lost.
         var pair = TunnelPair(peerWindow: 16384)
