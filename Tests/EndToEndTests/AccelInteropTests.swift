@@ -120,8 +120,16 @@ extension RealNetworkTests.LabInteropTests {
         }
         // Issue 22 item 1: accel-ppp sends its IPCP request right after Success, before CCP is up;
         // it was answered (no Terminate-Ack), so accel-ppp never had to send it again.
+        // One exception, accel-ppp's own race: a CCP Configure-Request that reaches it between its
+        // Success and the start of its CCP is dropped ("CCP: discarding packet"); ours is sent again
+        // by the 3 s restart timer, and meanwhile accel-ppp repeats its IPCP request.
         let ipcpRequests = console.components(separatedBy: "send [IPCP ConfReq").count - 1
-        #expect(ipcpRequests == sessions, "accel-ppp sent IPCP Configure-Request \(ipcpRequests) times")
+        let discarded = console.components(separatedBy: "CCP: discarding packet").count - 1
+        #expect(
+            ipcpRequests >= sessions && ipcpRequests <= sessions + discarded,
+            "accel-ppp sent IPCP Configure-Request \(ipcpRequests) times in \(sessions) session(s)\nclient log:\n\(log)\nVM console:\n\(console.suffix(5000))"
+        )
+        if discarded > 0 { print("accel-ppp discarded our CCP Configure-Request \(discarded) time(s) (its race)") }
         #expect(!console.contains("recv [IPCP TermAck"))
         // Item 2: its Call-Disconnect-Notify carries our Call ID; the call ends at once and our
         // Stop-Control-Connection-Request, sent after it, is read and answered.
