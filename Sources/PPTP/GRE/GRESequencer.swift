@@ -275,18 +275,18 @@ public struct GRESequencer<Payload: Sendable>: Sendable {
                 counters.lost -= 1
             }
         }
-        lastDelivered = sequence
-        jumpCandidate = nil
-        counters.delivered += 1
-        ackOwed = true
-        unackedReceived += 1
-        if ackDeadline == nil { ackDeadline = now + configuration.ackTimeout }
+        deliver(sequence, now: now)
     }
 
     /// Takes `sequence` as the last delivered packet although it is not ahead of it: the caller
     /// proved that the packet is newer than its number says (a fresh MPPE coherency count after a
     /// replay moved the baseline ahead; `TunnelSession.freshBehind`).
     public mutating func rebase(_ sequence: UInt32, now: NIODeadline) {
+        deliver(sequence, now: now)
+    }
+
+    /// `sequence` is the last delivered packet from now on, and an acknowledgment is owed.
+    private mutating func deliver(_ sequence: UInt32, now: NIODeadline) {
         lastDelivered = sequence
         jumpCandidate = nil
         counters.delivered += 1

@@ -302,18 +302,10 @@ public struct TunnelSession: Sendable {
         }
         let allowance = keyChanges.allowance(greDistance: greDistance, now: now)
         let result = ppp.dataPath.decapsulate(buffer, frame: frame, maximumKeyChanges: allowance)
-        if case .dropped(.mppe(let error), _) = result {
-            switch error {
-            case .implausiblePlaintext:
-                let spent = ppp.dataPath.lastKeyChanges
-                keyChanges.charge(spent)
-                counters.keyChangesOnRefused += spent
-            case .tooFarAhead(_, let distance) where distance > allowance:
-                keyChanges.refusedWithoutTrying()
-                counters.refusedUntried += 1
-            default:
-                break
-            }
+        chargeKeyChanges(for: result)
+        if case .dropped(.mppe(.tooFarAhead(_, let distance)), _) = result, distance > allowance {
+            keyChanges.refusedWithoutTrying()
+            counters.refusedUntried += 1
         }
         let proof: Proof
         switch result {
@@ -394,23 +386,25 @@ public struct TunnelSession: Sendable {
         let lateBefore = ppp.dataPath.counters.lateDecrypted
         let allowance = keyChanges.allowance(greDistance: 1, now: now)
         let result = ppp.dataPath.decapsulate(buffer, frame: frame, maximumKeyChanges: allowance)
-        let fresh = ppp.dataPath.counters.lateDecrypted == lateBefore
+        chargeKeyChanges(for: result)
+        let packet: TunnelPacket
         switch result {
-        case .ipv4(let range) where fresh:
-            gre.sequencer.rebase(sequence, now: now)
-            counters.rebasedOnFreshFrames += 1
-            return .ipv4(range)
-        case .ipv6(let range) where fresh:
-            gre.sequencer.rebase(sequence, now: now)
-            counters.rebasedOnFreshFrames += 1
-            return .ipv6(range)
-        case .dropped(.mppe(.implausiblePlaintext), _):
-            keyChanges.charge(ppp.dataPath.lastKeyChanges)
-            counters.keyChangesOnRefused += ppp.dataPath.lastKeyChanges
-            return nil
-        default:
-            return nil
+        case .ipv4(let range): packet = .ipv4(range)
+        case .ipv6(let range): packet = .ipv6(range)
+        default: return nil
         }
+        guard ppp.dataPath.counters.lateDecrypted == lateBefore else { return nil }
+        gre.sequencer.rebase(sequence, now: now)
+        counters.rebasedOnFreshFrames += 1
+        return packet
+    }
+
+    /// Charges the key-change budget for an MPPE frame refused after its key changes were made.
+    private mutating func chargeKeyChanges(for result: PPPDecapsulation) {
+        guard case .dropped(.mppe(.implausiblePlaintext), _) = result else { return }
+        let spent = ppp.dataPath.lastKeyChanges
+        keyChanges.charge(spent)
+        counters.keyChangesOnRefused += spent
     }
 
     private mutating func refuse(_ reason: PPPDropReason, into actions: inout [TunnelAction]) {

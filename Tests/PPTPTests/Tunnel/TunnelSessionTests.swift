@@ -186,6 +186,15 @@ func forgedGRE(callID: UInt16, sequence: UInt32, frame: [UInt8]) -> [UInt8] {
     return Array(buffer.readableBytesView)
 }
 
+/// `packet` (a GRE data packet with a sequence number) with that number moved `distance` ahead,
+/// as someone who saw it go by would replay it.
+func sequenceMoved(_ packet: [UInt8], by distance: UInt32) -> [UInt8] {
+    var buffer = ByteBuffer(bytes: packet)
+    guard let sequence = buffer.getInteger(at: 8, as: UInt32.self) else { return packet }
+    buffer.setInteger(sequence &+ distance, at: 8)
+    return Array(buffer.readableBytesView)
+}
+
 /// A PPP frame (with Address/Control) carrying an MPPE packet with `count` and noise as ciphertext.
 func forgedMPPEFrame(count: UInt16, seed: UInt64, length: Int = 80) -> [UInt8] {
     var random = SplitMix64(seed: seed)
@@ -382,14 +391,7 @@ func forgedMPPEFrame(count: UInt16, seed: UInt64, length: Int = 80) -> [UInt8] {
         expectTrafficFlows(&pair, tag: 1)
         let sent = pair.send(TunnelPair.datagram(77), fromClient: true)
         #expect(sent)
-        var replayed = pair.toServer.removeLast()  // the original is lost
-        let sequence =
-            UInt32(replayed[8]) << 24 | UInt32(replayed[9]) << 16 | UInt32(replayed[10]) << 8 | UInt32(replayed[11])
-        let moved = sequence &+ 1_000_000
-        replayed.replaceSubrange(
-            8..<12,
-            with: [UInt8(moved >> 24), UInt8(moved >> 16 & 0xFF), UInt8(moved >> 8 & 0xFF), UInt8(moved & 0xFF)]
-        )
+        let replayed = sequenceMoved(pair.toServer.removeLast(), by: 1_000_000)  // the original is lost
         pair.deliver(replayed, toServer: true)
         #expect(pair.deliveredToServer.last == TunnelPair.datagram(77), "its payload is the peer's")
         #expect(pair.serverAnomalies.contains(.unprovenSequenceJump(distance: 1_000_001)))
@@ -416,16 +418,8 @@ func forgedMPPEFrame(count: UInt16, seed: UInt64, length: Int = 80) -> [UInt8] {
         let secondSent = pair.send(TunnelPair.datagram(81), fromClient: true)
         #expect(firstSent && secondSent)
         let lost = [pair.toServer.removeFirst(), pair.toServer.removeFirst()]
-        for (index, var replayed) in lost.enumerated() {
-            let sequence =
-                UInt32(replayed[8]) << 24 | UInt32(replayed[9]) << 16 | UInt32(replayed[10]) << 8
-                | UInt32(replayed[11])
-            let moved = sequence &+ 1_000_000
-            replayed.replaceSubrange(
-                8..<12,
-                with: [UInt8(moved >> 24), UInt8(moved >> 16 & 0xFF), UInt8(moved >> 8 & 0xFF), UInt8(moved & 0xFF)]
-            )
-            pair.deliver(replayed, toServer: true)
+        for (index, original) in lost.enumerated() {
+            pair.deliver(sequenceMoved(original, by: 1_000_000), toServer: true)
             #expect(pair.deliveredToServer.last == TunnelPair.datagram(80 + index))
         }
         expectTrafficFlows(&pair, tag: 2)
