@@ -20,7 +20,7 @@ extension CallTracker {
         _ packet: ControlPacket,
         sender: PeerSide,
         context: AnalysisContext
-    ) -> String {
+    ) -> PPPLine {
         do {
             switch number {
             case .lcp:
@@ -28,11 +28,11 @@ extension CallTracker {
             case .ipcp:
                 let message = try IPCPMessage(packet)
                 Self.negotiate(&ipcp, message, identifier: packet.identifier, sender: sender)
-                return message.logDescription(identifier: packet.identifier)
+                return .ipcp(message, identifier: packet.identifier)
             case .ipv6cp:
                 let message = try IPV6CPMessage(packet)
                 Self.negotiate(&ipv6cp, message, identifier: packet.identifier, sender: sender)
-                return message.logDescription(identifier: packet.identifier)
+                return .ipv6cp(message, identifier: packet.identifier)
             case .ccp:
                 return ccpPacket(try CCPMessage(packet), identifier: packet.identifier, sender: sender)
             case .pap:
@@ -52,8 +52,12 @@ extension CallTracker {
             }
         } catch {
             pppErrors += 1
-            return
-                "\(number) code=\(packet.code.rawValue) id=0x\(hex(packet.identifier, 1)) (not decoded: \(error.explanation))"
+            return .controlPacketNotDecoded(
+                number,
+                code: packet.code.rawValue,
+                identifier: packet.identifier,
+                explanation: error.explanation
+            )
         }
     }
 
@@ -85,8 +89,7 @@ extension CallTracker {
         return false
     }
 
-    private mutating func lcpPacket(_ message: LCPMessage, identifier: UInt8, sender: PeerSide) -> String {
-        var text = message.logDescription(identifier: identifier)
+    private mutating func lcpPacket(_ message: LCPMessage, identifier: UInt8, sender: PeerSide) -> PPPLine {
         Self.negotiate(&lcp, message, identifier: identifier, sender: sender)
         switch message {
         case .configureAck:
@@ -126,14 +129,13 @@ extension CallTracker {
             case .ipcp: ipcp.note(note)
             default: break
             }
-            text += " (\(sender) does not run \(rejected))"
         default:
             break
         }
-        return text
+        return .lcp(message, identifier: identifier, sender: sender)
     }
 
-    private mutating func ccpPacket(_ message: CCPMessage, identifier: UInt8, sender: PeerSide) -> String {
+    private mutating func ccpPacket(_ message: CCPMessage, identifier: UInt8, sender: PeerSide) -> PPPLine {
         let wasOpenings = ccp.openings
         Self.negotiate(&ccp, message, identifier: identifier, sender: sender)
         if ccp.openings > wasOpenings && ccp.openings > 1 {
@@ -144,7 +146,7 @@ extension CallTracker {
             // RFC 3078 §8.2: the sender of a Reset-Request lost packets it receives.
             mppe[sender.other.sending, default: .init()].resetRequests += 1
         }
-        return message.logDescription(identifier: identifier)
+        return .ccp(message, identifier: identifier)
     }
 
     /// The method the authenticator asked for in its acknowledged LCP request (RFC 1661 §6.2).
@@ -166,8 +168,7 @@ extension CallTracker {
         identifier: UInt8,
         sender: PeerSide,
         context: AnalysisContext
-    ) -> String {
-        let id = "id=0x\(hex(identifier, 1))"
+    ) -> PPPLine {
         switch message {
         case .authenticateRequest(let peerID, let password):
             authMethod = authMethod ?? .pap
@@ -185,12 +186,9 @@ extension CallTracker {
             )
             exchanges.append(exchange)
             check(exchange, context: context)
-            let shown = context.options.showSecrets ? quotedText(password) : "<hidden, \(password.count) octets>"
-            return "PAP AuthReq \(id) user=\(quotedText(peerID)) password=\(shown)"
         case .authenticateAck(let text):
             authOutcome = "succeeded"
             authMessage = String(decoding: text, as: UTF8.self)
-            return "PAP AuthAck \(id) \(quotedText(text))"
         case .authenticateNak(let text):
             authOutcome = "failed"
             authMessage = String(decoding: text, as: UTF8.self)
@@ -204,10 +202,10 @@ extension CallTracker {
                     text: "\(sender) refused the PAP password (Authenticate-Nak)"
                 )
             )
-            return "PAP AuthNak \(id) \(quotedText(text))"
-        case .unknown(let code, let data):
-            return "PAP code=\(code.rawValue) \(id) \(data.count) octets"
+        case .unknown:
+            break
         }
+        return .pap(message, identifier: identifier, showPassword: context.options.showSecrets)
     }
 
     private mutating func chapPacket(
@@ -215,8 +213,7 @@ extension CallTracker {
         identifier: UInt8,
         sender: PeerSide,
         context: AnalysisContext
-    ) -> String {
-        let id = "id=0x\(hex(identifier, 1))"
+    ) -> PPPLine {
         switch message {
         case .challenge(let value, let name):
             authenticator = sender
@@ -225,7 +222,6 @@ extension CallTracker {
             if authMethod == nil {
                 authMethod = value.count == 8 ? .msCHAPv1 : (value.count == 16 ? .msCHAPv2 : .chapMD5)
             }
-            return "CHAP Challenge \(id) <\(hexString(value))>, name = \(quotedText(name))"
         case .response(let value, let name):
             user = String(decoding: name, as: UTF8.self)
             authAttempts += 1
@@ -247,7 +243,6 @@ extension CallTracker {
                 exchanges.append(exchange)
                 check(exchange, context: context)
             }
-            return "CHAP Response \(id) <\(hexString(value))>, name = \(quotedText(name))"
         case .success(let text):
             authOutcome = "succeeded"
             authMessage = String(decoding: text, as: UTF8.self)
@@ -265,40 +260,46 @@ extension CallTracker {
                     userName: userName
                 )
             }
-            return "CHAP Success \(id) \(quotedText(text))"
         case .failure(let text):
-            authOutcome = "failed"
-            authMessage = String(decoding: text, as: UTF8.self)
-            var line = "CHAP Failure \(id) \(quotedText(text))"
-            if authMethod == .msCHAPv1 || authMethod == .msCHAPv2, let failure = try? MSCHAPFailure(text) {
-                authFailureCode = failure.error.rawValue
-                authFailure =
-                    "E=\(failure.error)" + (failure.retryAllowed ? ", retry allowed" : "")
-                    + (failure.message.map { ", message \"\($0)\"" } ?? "")
-                line += " → \(failure)"
-                if let next = failure.challenge, next.count == MSCHAPv2.challengeLength, authMethod == .msCHAPv2 {
-                    // RFC 2759 §6: a retry answers the challenge in C=.
-                    challenge = (identifier &+ 1, next)
-                }
-            } else {
-                authFailure = "CHAP Failure \(quotedText(text))"
-            }
-            endEvents.append(
-                EndEvent(
-                    what: .authenticationFailure,
-                    side: sender,
-                    frame: currentFrame,
-                    time: currentTime,
-                    text:
-                        "\(sender) refused the \(authMethod?.description ?? "CHAP") response: \(authFailure ?? "failure")"
-                )
+            return .chap(
+                message,
+                identifier: identifier,
+                msCHAPFailure: failure(text, identifier: identifier, sender: sender)
             )
-            return line
-        case .changePasswordV2:
-            return "CHAP Change-Password \(id) (MS-CHAPv2, encrypted blocks not shown)"
-        case .unknown(let code, let data):
-            return "CHAP code=\(code.rawValue) \(id) \(data.count) octets"
+        case .changePasswordV2, .unknown:
+            break
         }
+        return .chap(message, identifier: identifier, msCHAPFailure: nil)
+    }
+
+    /// A CHAP Failure: the outcome, and for MS-CHAP the parsed error and the retry's challenge (RFC 2759 §6).
+    private mutating func failure(_ text: [UInt8], identifier: UInt8, sender: PeerSide) -> MSCHAPFailure? {
+        authOutcome = "failed"
+        authMessage = String(decoding: text, as: UTF8.self)
+        var parsed: MSCHAPFailure?
+        if authMethod == .msCHAPv1 || authMethod == .msCHAPv2, let failure = try? MSCHAPFailure(text) {
+            parsed = failure
+            authFailureCode = failure.error.rawValue
+            authFailure =
+                "E=\(failure.error)" + (failure.retryAllowed ? ", retry allowed" : "")
+                + (failure.message.map { ", message \"\($0)\"" } ?? "")
+            if let next = failure.challenge, next.count == MSCHAPv2.challengeLength, authMethod == .msCHAPv2 {
+                // RFC 2759 §6: a retry answers the challenge in C=.
+                challenge = (identifier &+ 1, next)
+            }
+        } else {
+            authFailure = "CHAP Failure \(quotedText(text))"
+        }
+        endEvents.append(
+            EndEvent(
+                what: .authenticationFailure,
+                side: sender,
+                frame: currentFrame,
+                time: currentTime,
+                text: "\(sender) refused the \(authMethod?.description ?? "CHAP") response: \(authFailure ?? "failure")"
+            )
+        )
+        return parsed
     }
 
     /// The exchange a Response completes, typed by method (RFC 1994, RFC 2433 §3, RFC 2759 §4).
@@ -412,29 +413,23 @@ extension CallTracker {
         held: HeldGREPacket,
         context: AnalysisContext,
         output: inout Output
-    ) -> String {
-        guard let header = MPPEHeader(parsing: information) else {
-            return "MPPE (truncated: \(information.count) octets)"
-        }
+    ) -> PPPLine {
+        guard let header = MPPEHeader(parsing: information) else { return .mppeTruncated(octets: information.count) }
         var counters = mppe[direction] ?? .init()
         counters.encrypted += 1
         if counters.firstCoherencyCount == nil { counters.firstCoherencyCount = header.coherencyCount }
         counters.lastCoherencyCount = header.coherencyCount
         defer { mppe[direction] = counters }
-        var text = "MPPE ccount=\(header.coherencyCount)"
-        if header.flushed { text += " flushed" }
-        guard header.encrypted else { return text + " (not encrypted: D bit clear; MPPC compression is not decoded)" }
+        guard header.encrypted else { return .mppe(header, .notEncrypted) }
         if streams[direction] == nil { streams[direction] = makeStream(for: direction, context: context) }
-        guard var stream = streams[direction] else {
-            return text + " (encrypted, \(information.count - 2) octets)"
-        }
+        guard var stream = streams[direction] else { return .mppe(header, .noKey(octets: information.count - 2)) }
         let outcome = stream.decrypt(header: header, ciphertext: Array(information.dropFirst(2)))
         streams[direction] = stream
         switch outcome {
         case .failed(let error):
             counters.failed += 1
             counters.failures[error.explanation, default: 0] += 1
-            return text + " NOT DECRYPTED: \(error.explanation)"
+            return .mppe(header, .failed(error))
         case .decrypted(let plaintext, let late, let skipped):
             counters.skippedCounts += skipped
             guard MPPEStream.looksLikePPP(plaintext),
@@ -443,15 +438,12 @@ extension CallTracker {
                 })
             else {
                 counters.invalid += 1
-                return text + " DECRYPTED INTO GARBAGE (\(plaintext.count) octets): wrong key or lost synchronisation"
+                return .mppe(header, .garbage(octets: plaintext.count))
             }
             counters.decrypted += 1
             if late { counters.late += 1 }
             let body = Array(plaintext.dropFirst(inner.encodedLength))
-            var prefix = text
-            if late { prefix += " (late, key from cache)" }
-            if skipped > 0 { prefix += " (\(skipped) count\(skipped == 1 ? "" : "s") skipped)" }
-            let innerText = innerPacket(
+            let innerLine = innerPacket(
                 inner.protocolNumber,
                 body,
                 direction: direction,
@@ -459,7 +451,7 @@ extension CallTracker {
                 context: context,
                 output: &output
             )
-            return prefix + " → " + innerText
+            return .mppe(header, .decrypted(late: late, skippedCounts: skipped, innerLine))
         }
     }
 
@@ -520,12 +512,12 @@ extension CallTracker {
         held: HeldGREPacket,
         context: AnalysisContext,
         output: inout Output
-    ) -> String {
+    ) -> PPPLine {
         let summary: InnerPacketSummary
         switch number {
         case .ipv4: summary = .ipv4(body)
         case .ipv6: summary = .ipv6(body)
-        default: return "PPP protocol \(number), \(body.count) octets"
+        default: return .otherProtocol(number, octets: body.count)
         }
         traffic[direction, default: .init()].ipPackets += 1
         traffic[direction, default: .init()].ipOctets += body.count
@@ -534,6 +526,6 @@ extension CallTracker {
                 InnerIPPacket(call: index, direction: direction, time: held.time, frame: held.frame, bytes: body)
             )
         }
-        return summary.text
+        return .ip(summary)
     }
 }

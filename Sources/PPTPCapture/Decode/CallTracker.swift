@@ -6,7 +6,7 @@ import PPTP
 /// One call of a capture and the PPP session inside it: GRE sequencing, the PPP control protocols, the
 /// authentication, MPPE decryption and the inner traffic.
 ///
-/// Part of `CaptureAnalyzer`; it produces timeline lines through `emit` and keeps everything the call report
+/// Part of `CaptureAnalyzer`; it produces typed timeline events (`TimelineEvent`) and keeps everything the call report
 /// needs.
 struct CallTracker: Sendable {
     /// An event that belongs to the ending of the call.
@@ -114,7 +114,9 @@ struct CallTracker: Sendable {
 
     /// Output of processing one GRE packet.
     struct Output: Sendable {
-        var lines: [(frame: Int, time: CaptureTimestamp, direction: FlowDirection, gre: GREFields, text: String)] = []
+        var lines:
+            [(frame: Int, time: CaptureTimestamp, direction: FlowDirection, gre: GREFields, event: TimelineEvent)] =
+                []
         var inner: [InnerIPPacket] = []
         var problems: [ProblemReport] = []
     }
@@ -141,7 +143,7 @@ struct CallTracker: Sendable {
         var output = Output()
         if header.isAcknowledgmentOnly {
             traffic[direction, default: .init()].greAcknowledgmentOnly += 1
-            output.lines.append((frame, time, direction, Self.fields(header), "GRE acknowledgment only"))
+            output.lines.append((frame, time, direction, Self.fields(header), .greAcknowledgmentOnly))
             return output
         }
         let held = HeldGREPacket(header: header, payload: packet.payload, frame: frame, time: time)
@@ -180,7 +182,7 @@ struct CallTracker: Sendable {
         let sender: PeerSide = direction == .clientToServer ? .client : .server
         currentFrame = packet.frame
         currentTime = packet.time
-        let text = ppp(
+        let line = ppp(
             packet.payload,
             sender: sender,
             direction: direction,
@@ -188,7 +190,7 @@ struct CallTracker: Sendable {
             context: context,
             output: &output
         )
-        output.lines.append((packet.frame, packet.time, direction, Self.fields(packet.header), text))
+        output.lines.append((packet.frame, packet.time, direction, Self.fields(packet.header), .ppp(line)))
     }
 
     // MARK: PPP
@@ -200,9 +202,9 @@ struct CallTracker: Sendable {
         packet: HeldGREPacket,
         context: AnalysisContext,
         output: inout Output
-    ) -> String {
+    ) -> PPPLine {
         let frame: PPPFrame
-        do {
+        do throws(PPPWireError) {
             frame = try PPPFrame(parsing: payload)
         } catch {
             pppErrors += 1
@@ -213,7 +215,7 @@ struct CallTracker: Sendable {
                     text: "call \(index): PPP frame not decoded: \(error.explanation)"
                 )
             )
-            return "PPP (not decoded: \(error.explanation), \(payload.readableBytes) octets)"
+            return .frameNotDecoded(error, octets: payload.readableBytes)
         }
         let information = Array(frame.information.readableBytesView)
         let number = frame.protocolNumber
@@ -221,11 +223,11 @@ struct CallTracker: Sendable {
         case .lcp, .ipcp, .ipv6cp, .ccp, .pap, .chap:
             traffic[direction, default: .init()].pppControlPackets += 1
             let packet: ControlPacket
-            do {
+            do throws(PPPWireError) {
                 packet = try ControlPacket(parsing: frame.information)
             } catch {
                 pppErrors += 1
-                return "\(number) (not decoded: \(error.explanation))"
+                return .controlNotDecoded(number, error)
             }
             return controlPacket(number, packet, sender: sender, context: context)
         case .compressedDatagram:
@@ -250,7 +252,7 @@ struct CallTracker: Sendable {
             )
         default:
             traffic[direction, default: .init()].pppDataFrames += 1
-            return "PPP protocol \(number) (0x\(hex(number.rawValue, 4))), \(information.count) octets"
+            return .otherProtocol(number, octets: information.count)
         }
     }
 

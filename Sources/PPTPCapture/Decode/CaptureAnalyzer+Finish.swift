@@ -51,7 +51,7 @@ extension CaptureAnalyzer {
         report.problems += problems
         report.connections = connections.map { $0.report(start: start) }
         report.calls = calls.map { $0.report(start: start, options: options) }
-        report.timeline = timeline
+        report.timeline = timeline.map(\.entry)
         report.innerPackets = inner
         report.exchanges = calls.flatMap(\.exchanges)
         ReportAssembly.complete(&report, calls: calls, options: options, fileError: fileError, format: format)

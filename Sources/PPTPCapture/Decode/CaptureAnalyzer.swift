@@ -27,7 +27,7 @@ public struct CaptureAnalyzer: Sendable {
     var calls: [CallTracker] = []
     /// GRE route: (source, destination, Call ID) → (call, direction).
     var routes: [GRERoute: (call: Int, direction: FlowDirection)] = [:]
-    var timeline: [TimelineEntry] = []
+    var timeline: [TimelineRecord] = []
     var problems: [ProblemReport] = []
     var problemsDropped = 0
     var inner: [InnerIPPacket] = []
@@ -73,11 +73,9 @@ public struct CaptureAnalyzer: Sendable {
             line(
                 frame: frame,
                 time: time,
-                kind: .tcp,
                 connection: index,
                 direction: .clientToServer,
-                "TCP control connection \(index) \(key)"
-                    + (opening == .handshake ? " opened (SYN)" : " already open when the capture started")
+                .tcpOpened(connection: index, key: key, handshake: opening == .handshake)
             )
         case .controlData(let key, let direction, let bytes, let frame, let time):
             controlData(key, direction, bytes, frame: frame, time: time)
@@ -86,10 +84,13 @@ public struct CaptureAnalyzer: Sendable {
             statistics.tcpGapOctets += missing
             guard let index = connectionIndex[key] else { return }
             connections[index].streams[direction, default: ControlStream()].gap()
-            let text =
-                "\(missing) octets of the control connection \(direction) were never captured: messages in them are lost"
-            problem(.warning, frame: frame, text)
-            line(frame: frame, time: time, kind: .note, connection: index + 1, direction: Self.flow(direction), text)
+            finding(
+                .tcpGap(missingOctets: missing, direction: direction),
+                frame: frame,
+                time: time,
+                connection: index + 1,
+                direction: Self.flow(direction)
+            )
         case .tcpHalfClosed(let key, let direction, let frame, let time):
             guard let index = connectionIndex[key] else { return }
             let side: PeerSide = direction == .toServer ? .client : .server
@@ -106,10 +107,9 @@ public struct CaptureAnalyzer: Sendable {
             line(
                 frame: frame,
                 time: time,
-                kind: .tcp,
                 connection: index + 1,
                 direction: Self.flow(direction),
-                "TCP FIN: the \(side) closed its side of the control connection"
+                .tcpHalfClosed(side: side)
             )
         case .tcpClosed(let key, let reason, let frame, let time):
             guard let index = connectionIndex[key] else { return }
@@ -117,14 +117,7 @@ public struct CaptureAnalyzer: Sendable {
             switch reason {
             case .fin:
                 connections[index].closing.append("closed by FIN in both directions")
-                line(
-                    frame: frame,
-                    time: time,
-                    kind: .tcp,
-                    connection: index + 1,
-                    direction: nil,
-                    "TCP control connection \(index + 1) closed (FIN both ways)"
-                )
+                line(frame: frame, time: time, connection: index + 1, direction: nil, .tcpClosed(connection: index + 1))
             case .reset:
                 connections[index].closing.append("reset (RST)")
                 endEvent(
@@ -135,14 +128,7 @@ public struct CaptureAnalyzer: Sendable {
                     time: time,
                     text: "the TCP control connection was reset (RST)"
                 )
-                line(
-                    frame: frame,
-                    time: time,
-                    kind: .tcp,
-                    connection: index + 1,
-                    direction: nil,
-                    "TCP RST: control connection \(index + 1) reset"
-                )
+                line(frame: frame, time: time, connection: index + 1, direction: nil, .tcpReset(connection: index + 1))
             case .replaced:
                 connections[index].closing.append("replaced by a new connection with the same ports")
             case .evicted:
@@ -213,20 +199,29 @@ public struct CaptureAnalyzer: Sendable {
                 controlMessage(message, connection: index, sender: sender, frame: frame, time: time)
             case .rejected(let error):
                 statistics.controlMessagesRejected += 1
-                let text = "control message from the \(sender) refused: \(error.explanation)"
-                connections[index].problems.append(text)
-                problem(.warning, frame: frame, text)
-                line(frame: frame, time: time, kind: .note, connection: index + 1, direction: sender.sending, text)
+                streamFinding(
+                    .controlMessageRefused(sender: sender, error),
+                    sender: sender,
+                    connection: index,
+                    frame: frame,
+                    time: time
+                )
             case .framingLost(let error):
-                let text =
-                    "control stream from the \(sender) lost its framing: \(error.explanation); hunting for the next message"
-                connections[index].problems.append(text)
-                problem(.error, frame: frame, text)
-                line(frame: frame, time: time, kind: .note, connection: index + 1, direction: sender.sending, text)
+                streamFinding(
+                    .controlFramingLost(sender: sender, error),
+                    sender: sender,
+                    connection: index,
+                    frame: frame,
+                    time: time
+                )
             case .resynchronised(let skipped):
-                let text = "control stream from the \(sender) back in step after skipping \(skipped) octets"
-                connections[index].problems.append(text)
-                line(frame: frame, time: time, kind: .note, connection: index + 1, direction: sender.sending, text)
+                streamFinding(
+                    .controlResynchronised(sender: sender, skippedOctets: skipped),
+                    sender: sender,
+                    connection: index,
+                    frame: frame,
+                    time: time
+                )
             }
         }
     }
@@ -239,7 +234,7 @@ public struct CaptureAnalyzer: Sendable {
         time: CaptureTimestamp
     ) {
         var callIndex: Int?
-        var note: String?
+        var note: Finding?
         let receiver = sender.other
         switch message {
         case .startControlConnectionRequest(let m):
@@ -265,7 +260,7 @@ public struct CaptureAnalyzer: Sendable {
                 channels: m.maximumChannels
             )
             connections[index].setup = "result \(m.resultCode.rawValue) (\(m.resultCode))"
-            if m.resultCode != .success { note = "the \(sender) REFUSED the control connection: \(m.resultCode)" }
+            if m.resultCode != .success { note = .controlConnectionRefused(by: sender, m.resultCode) }
         case .stopControlConnectionRequest(let m):
             let text = "\(sender) sent Stop-Control-Connection-Request (reason \(m.reason.rawValue): \(m.reason))"
             connections[index].stop = text
@@ -299,7 +294,7 @@ public struct CaptureAnalyzer: Sendable {
                     "\(sender) answered result \(m.resultCode.rawValue) (\(m.resultCode)), speed \(m.connectSpeed), receive window \(m.receiveWindowSize)"
                 if m.resultCode != .connected {
                     calls[callIndex - 1].setupFailed = true
-                    note = "the \(sender) REFUSED the call: \(m.resultCode)"
+                    note = .outgoingCallRefused(by: sender, m.resultCode)
                 }
             }
         case .incomingCallRequest(let m):
@@ -316,7 +311,7 @@ public struct CaptureAnalyzer: Sendable {
                     "\(sender) answered result \(m.resultCode.rawValue) (\(m.resultCode)), receive window \(m.receiveWindowSize)"
                 if m.resultCode != .connect {
                     calls[callIndex - 1].setupFailed = true
-                    note = "the \(sender) REFUSED the incoming call: \(m.resultCode)"
+                    note = .incomingCallRefused(by: sender, m.resultCode)
                 }
             }
         case .incomingCallConnected(let m):
@@ -364,23 +359,13 @@ public struct CaptureAnalyzer: Sendable {
         line(
             frame: frame,
             time: time,
-            kind: .control,
             connection: index + 1,
             call: callIndex,
             direction: sender.sending,
-            "PPTP " + ControlMessageText.describe(message)
+            .control(message)
         )
         if let note {
-            problem(.warning, frame: frame, note)
-            line(
-                frame: frame,
-                time: time,
-                kind: .note,
-                connection: index + 1,
-                call: callIndex,
-                direction: sender.sending,
-                note
-            )
+            finding(note, frame: frame, time: time, connection: index + 1, call: callIndex, direction: sender.sending)
         }
     }
 
@@ -450,9 +435,13 @@ public struct CaptureAnalyzer: Sendable {
             packet = try GREPacket(parsing: ByteBuffer(bytes: payload))
         } catch {
             statistics.greNotPPTP += 1
-            let text = "GRE \(source) > \(destination) not PPTP enhanced GRE: \(error.explanation)"
-            problem(.warning, frame: frame, text)
-            line(frame: frame, time: time, kind: .note, connection: nil, direction: nil, text)
+            finding(
+                .greNotPPTP(source: source, destination: destination, error),
+                frame: frame,
+                time: time,
+                connection: nil,
+                direction: nil
+            )
             return
         }
         let route = GRERoute(source: source, destination: destination, callID: packet.header.callID)
@@ -521,12 +510,11 @@ public struct CaptureAnalyzer: Sendable {
             line(
                 frame: entry.frame,
                 time: entry.time,
-                kind: .gre,
                 connection: calls[call - 1].connection,
                 call: call,
                 direction: entry.direction,
                 gre: entry.gre,
-                entry.text
+                entry.event
             )
         }
         inner += output.inner
@@ -535,32 +523,56 @@ public struct CaptureAnalyzer: Sendable {
 
     // MARK: Output helpers
 
+    /// Records a timeline event; the report words it (`ReportRenderer.words(_:)`).
     mutating func line(
         frame: Int,
         time: CaptureTimestamp,
-        kind: TimelineEntry.Kind,
         connection: Int?,
         call: Int? = nil,
         direction: FlowDirection?,
         gre: GREFields? = nil,
-        _ text: String
+        _ event: TimelineEvent
     ) {
         guard options.buildTimeline else { return }
         order += 1
         timeline.append(
-            TimelineEntry(
+            TimelineRecord(
                 frame: frame,
                 time: time,
                 offset: time.seconds(since: firstTime ?? time),
-                kind: kind,
                 connection: connection,
                 call: call,
                 direction: direction,
                 gre: gre,
-                text: text,
+                event: event,
                 order: order
             )
         )
+    }
+
+    /// A finding: a problem of the report (unless it is only news) and a line of the timeline.
+    mutating func finding(
+        _ finding: Finding,
+        frame: Int,
+        time: CaptureTimestamp,
+        connection: Int?,
+        call: Int? = nil,
+        direction: FlowDirection?
+    ) {
+        if let severity = finding.severity { problem(severity, frame: frame, ReportRenderer.words(finding)) }
+        line(frame: frame, time: time, connection: connection, call: call, direction: direction, .finding(finding))
+    }
+
+    /// A finding about a control stream, also kept with its connection.
+    mutating func streamFinding(
+        _ finding: Finding,
+        sender: PeerSide,
+        connection index: Int,
+        frame: Int,
+        time: CaptureTimestamp
+    ) {
+        connections[index].problems.append(ReportRenderer.words(finding))
+        self.finding(finding, frame: frame, time: time, connection: index + 1, direction: sender.sending)
     }
 
     mutating func problem(_ severity: ProblemSeverity, frame: Int?, _ text: String) {

@@ -54,11 +54,13 @@ struct ControlStream: Sendable {
                 }
             } catch {
                 outputs.append(.framingLost(error))
-                // The decoder dropped its buffer; what it had not consumed is lost. Hunt in what comes next.
+                // Hunt for the next header from the octet after the one the framing failed on: a message may
+                // follow the damage in the same segment.
+                let unframed = decoder.unframedOctets
                 decoder = ControlStreamDecoder()
-                hunting = []
-                skipped = 0
-                return
+                hunting = Array(unframed.dropFirst())
+                skipped = min(unframed.count, 1)
+                guard resynchronise(into: &outputs) else { return }
             }
         }
     }

@@ -182,8 +182,6 @@ public struct TimelineEntry: Codable, Hashable, Sendable {
     public var gre: GREFields?
     /// The line in words: a control message with its fields, or a PPP packet as pppd's debug log prints it.
     public var text: String
-    /// Order among the lines of the same frame.
-    var order: Int
 
     enum CodingKeys: String, CodingKey {
         case frame, time, offset, kind, connection, call, direction, gre, text
@@ -200,7 +198,6 @@ public struct TimelineEntry: Codable, Hashable, Sendable {
         direction = try container.decodeIfPresent(FlowDirection.self, forKey: .direction)
         gre = try container.decodeIfPresent(GREFields.self, forKey: .gre)
         text = try container.decode(String.self, forKey: .text)
-        order = 0
     }
 
     init(
@@ -212,8 +209,7 @@ public struct TimelineEntry: Codable, Hashable, Sendable {
         call: Int?,
         direction: FlowDirection?,
         gre: GREFields?,
-        text: String,
-        order: Int
+        text: String
     ) {
         self.frame = frame
         self.time = time
@@ -224,7 +220,6 @@ public struct TimelineEntry: Codable, Hashable, Sendable {
         self.direction = direction
         self.gre = gre
         self.text = text
-        self.order = order
     }
 }
 

@@ -20,6 +20,9 @@ public struct ControlStreamDecoder: Sendable {
     private var buffer: ByteBuffer
     /// Set once the stream lost its framing; nothing more is decoded.
     public private(set) var failure: PPTPWireError?
+    /// The octets held when the framing was lost, from the header that failed on: what a decoder of a
+    /// capture hunts through for the next message (a live peer closes the connection instead).
+    public private(set) var unframedOctets: [UInt8] = []
 
     public init() {
         self.buffer = ByteBuffer()
@@ -45,6 +48,7 @@ public struct ControlStreamDecoder: Sendable {
     /// once the stream has lost its framing (RFC 2637 §1.4: the connection must be closed).
     public mutating func next() throws(PPTPWireError) -> Output? {
         if let failure { throw failure }
+        let start = buffer.readerIndex
         do {
             guard let message = try ControlMessage.read(from: &buffer) else {
                 compactIfWorthIt()
@@ -54,6 +58,7 @@ public struct ControlStreamDecoder: Sendable {
         } catch {
             if error.isFatalToStream {
                 failure = error
+                unframedOctets = buffer.getBytes(at: start, length: buffer.writerIndex - start) ?? []
                 buffer.clear()
                 throw error
             }
