@@ -45,6 +45,7 @@ let package = Package(
                 .product(name: "MSCrypto", package: "swift-pptp"),
                 .product(name: "PPP", package: "swift-pptp"),
                 .product(name: "PPTP", package: "swift-pptp"),
+                .product(name: "PPTPNetwork", package: "swift-pptp"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: upcoming

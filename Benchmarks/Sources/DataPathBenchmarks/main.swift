@@ -16,14 +16,12 @@
 // includes the server's building of them. It prints Markdown: ns/packet and packets/s per direction (median of
 // `runs`, at least 5, with min and max), ratios to the C reference, and heap allocations per packet in steady state.
 //
-// Files: Settings (arguments), Link (the in-memory negotiation), Packets, Shells (how sessions are held),
+// Files: Settings (arguments), Link (the in-memory negotiation), Packets, Shells (how sessions are held), TableShell,
 // Measurement (ours and the C reference), Statistics (medians, formatting), and this one, which runs them.
 //
-// It also runs the stateless flow with both sessions held the way the data plane holds them (SessionTable's
-// dictionary of slots and its per-packet accesses, reproduced in Shells.swift so that storage alternatives can be
-// compared with it) and
-// in alternatives, as ratios to the sessions held directly, and times the next-deadline query the data plane makes
-// after every packet.
+// It also runs the stateless flow through PPTPNetwork's SessionTable itself (TableShell.swift: the table's packet
+// entry points with a sink in place of the socket and the TUN), as ratios to the sessions held directly, and times
+// the next-deadline query the data plane makes after every packet.
 import COpenSSLShim
 import Glibc
 import MSCrypto
@@ -131,68 +129,61 @@ print(
         + (max(goalEncapsulate, goalDecapsulate) <= 1500 ? "met." : "not met.")
 )
 
-// MARK: Through the data plane's session storage
+// MARK: Through the data plane's SessionTable
 
-/// A stateless MPPE-128 pair held the way SessionTable holds sessions, from a fresh negotiation (so that no buffer
-/// is shared with another copy and the first packets do not copy on write).
-func makeTableShell(_ storage: TableStorage, slots: Slots) -> TableShell {
-    var link = Link(.stateless)
-    link.negotiate(.stateless)
-    var shell = TableShell(storage, link: link)
+/// A stateless MPPE-128 pair in PPTPNetwork's SessionTables, from a fresh negotiation (so that no buffer is shared
+/// with another copy and the first packets do not copy on write).
+func makeTableShell(slots: Slots) -> TableShell {
+    var shell = TableShell(link: Link(.stateless))
     for size in sizes { _ = measureOurs(&shell, slots: slots, size: size, packets: 256, verify: true) }
     return shell
 }
 
-var shells = TableStorage.allCases.map { makeTableShell($0, slots: slots) }
-var tableResults: [TableStorage: [Int: [Sample]]] = [:]
-var tableRatios: [TableStorage: [Int: (encapsulate: [Double], decapsulate: [Double])]] = [:]
 if Variant.selected.contains(.stateless) {
+    var shell = makeTableShell(slots: slots)
+    var tableResults: [Int: [Sample]] = [:]
+    var tableRatios: [Int: (encapsulate: [Double], decapsulate: [Double])] = [:]
     for _ in 0..<runs {
         for size in [64, 1400] {
             var direct = links.removeValue(forKey: .stateless)!
             let reference = measureOurs(&direct, slots: slots, size: size, packets: packetsPerMeasurement)
             links[.stateless] = direct
-            for index in shells.indices {
-                let sample = measureOurs(&shells[index], slots: slots, size: size, packets: packetsPerMeasurement)
-                let storage = shells[index].storage
-                tableResults[storage, default: [:]][size, default: []].append(sample)
-                var ratios = tableRatios[storage, default: [:]][size] ?? ([], [])
-                ratios.encapsulate.append(sample.encapsulate / reference.encapsulate)
-                ratios.decapsulate.append(sample.decapsulate / reference.decapsulate)
-                tableRatios[storage, default: [:]][size] = ratios
-            }
+            let sample = measureOurs(&shell, slots: slots, size: size, packets: packetsPerMeasurement)
+            tableResults[size, default: []].append(sample)
+            var ratios = tableRatios[size] ?? ([], [])
+            ratios.encapsulate.append(sample.encapsulate / reference.encapsulate)
+            ratios.decapsulate.append(sample.decapsulate / reference.decapsulate)
+            tableRatios[size] = ratios
         }
     }
     print(
-        "\nThe same flow (MPPE-128 stateless) with both sessions held as the data plane holds them (one session per table;"
+        "\nThe same flow (MPPE-128 stateless) through PPTPNetwork's SessionTable, as the data-plane thread drives it"
     )
     print(
-        "PPTPNetwork's SessionTable is not a library product, so its storage and per-packet accesses are reproduced):\n"
+        "(`receiveTUN` on the client's table, `receiveGRE` on both, acknowledgments through the sink, deadlines rescheduled):\n"
     )
     print(
-        "| storage and per-packet accesses | IP packet | encapsulate (ns/packet) | ÷ direct | decapsulate (ns/packet) | ÷ direct | allocations per packet (encapsulate / decapsulate) |"
+        "| IP packet | encapsulate (ns/packet) | ÷ direct | decapsulate (ns/packet) | ÷ direct | allocations per packet (encapsulate / decapsulate) |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for storage in TableStorage.allCases {
-        for size in [64, 1400] {
-            let samples = tableResults[storage]?[size] ?? []
-            let ratios = tableRatios[storage]?[size] ?? ([], [])
-            let packets = Double(samples.reduce(0) { $0 + $1.packets })
-            let allocations = (
-                Double(samples.reduce(0) { $0 + $1.encapsulateAllocations }) / packets,
-                Double(samples.reduce(0) { $0 + $1.decapsulateAllocations }) / packets
-            )
-            print(
-                "| \(storage.rawValue) | \(size) B | \(summary(samples.map(\.encapsulate))) | "
-                    + "\(format(median(ratios.encapsulate), 2)) [\(format(ratios.encapsulate.min() ?? .nan, 2))–\(format(ratios.encapsulate.max() ?? .nan, 2))] | "
-                    + "\(summary(samples.map(\.decapsulate))) | "
-                    + "\(format(median(ratios.decapsulate), 2)) [\(format(ratios.decapsulate.min() ?? .nan, 2))–\(format(ratios.decapsulate.max() ?? .nan, 2))] | "
-                    + "\(format(allocations.0, 3)) / \(format(allocations.1, 3)) |"
-            )
-        }
+    print("|---:|---:|---:|---:|---:|---:|")
+    for size in [64, 1400] {
+        let samples = tableResults[size] ?? []
+        let ratios = tableRatios[size] ?? ([], [])
+        let packets = Double(samples.reduce(0) { $0 + $1.packets })
+        let allocations = (
+            Double(samples.reduce(0) { $0 + $1.encapsulateAllocations }) / packets,
+            Double(samples.reduce(0) { $0 + $1.decapsulateAllocations }) / packets
+        )
+        print(
+            "| \(size) B | \(summary(samples.map(\.encapsulate))) | "
+                + "\(format(median(ratios.encapsulate), 2)) [\(format(ratios.encapsulate.min() ?? .nan, 2))–\(format(ratios.encapsulate.max() ?? .nan, 2))] | "
+                + "\(summary(samples.map(\.decapsulate))) | "
+                + "\(format(median(ratios.decapsulate), 2)) [\(format(ratios.decapsulate.min() ?? .nan, 2))–\(format(ratios.decapsulate.max() ?? .nan, 2))] | "
+                + "\(format(allocations.0, 3)) / \(format(allocations.1, 3)) |"
+        )
     }
     print(
-        "\n÷ direct: ns/packet through the table ÷ ns/packet with the sessions held directly, measured alternately in the same run (> 1: the storage costs that much more)."
+        "\n÷ direct: ns/packet through the tables ÷ ns/packet with the sessions held directly, measured alternately in the same run (> 1: the table costs that much more)."
     )
 }
 
